@@ -1,0 +1,112 @@
+"""``envctl demo``: the whole story on a laptop, in well under a minute.
+
+Starts the emulator in this process, creates the resources that
+``examples/compositions.yaml`` names, then stops and starts the ``staging``
+composition with the same commands a user would type, showing status between.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from infra.emulator.server import Emulator
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "compositions.yaml"
+PLACEHOLDER_INSTANCE = "i-0123456789abcdef0"
+COMPOSITION = "staging"
+
+
+def create_demo_resources(emulator: Emulator) -> dict[str, str]:
+    """Create what the staging composition manages; returns ids moto chose."""
+    rds = emulator.client("rds")
+    rds.create_db_cluster(
+        DBClusterIdentifier="staging-db",
+        Engine="aurora-postgresql",
+        MasterUsername="envctl",
+        MasterUserPassword="demo-password-1",
+    )
+    rds.create_db_instance(
+        DBInstanceIdentifier="staging-reporting",
+        Engine="postgres",
+        DBInstanceClass="db.t4g.micro",
+        AllocatedStorage=20,
+        MasterUsername="envctl",
+        MasterUserPassword="demo-password-1",
+    )
+    emulator.client("redshift").create_cluster(
+        ClusterIdentifier="staging-warehouse",
+        NodeType="ra3.xlplus",
+        ClusterType="single-node",
+        MasterUsername="envctl",
+        MasterUserPassword="Demo-password-1",
+    )
+    ecs = emulator.client("ecs")
+    ecs.create_cluster(clusterName="shop")
+    ecs.register_task_definition(
+        family="api", containerDefinitions=[{"name": "api", "image": "nginx", "memory": 256}]
+    )
+    ecs.create_service(cluster="shop", serviceName="api", taskDefinition="api", desiredCount=2)
+    ec2 = emulator.client("ec2")
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    ec2.create_launch_template(
+        LaunchTemplateName="shop-workers",
+        LaunchTemplateData={"ImageId": image, "InstanceType": "t4g.small"},
+    )
+    emulator.client("autoscaling").create_auto_scaling_group(
+        AutoScalingGroupName="shop-workers",
+        LaunchTemplate={"LaunchTemplateName": "shop-workers"},
+        MinSize=1,
+        MaxSize=4,
+        DesiredCapacity=2,
+        AvailabilityZones=["us-east-1a"],
+    )
+    instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t4g.small")
+    return {"ec2_instance": instance["Instances"][0]["InstanceId"]}
+
+
+def run_demo(*, say: Any = print) -> int:
+    """Run the demo; returns the exit code of the first failing command, else 0."""
+    from scheduler_core.cli.main import main
+
+    began = time.monotonic()
+    say("== envctl demo: everything runs locally, no AWS account needed ==\n")
+    with Emulator() as emulator:
+        say(f"1. Started the local AWS emulator (moto) on {emulator.endpoint_url}")
+        os.environ.update(emulator.environment())
+        ids = create_demo_resources(emulator)
+        say(
+            "2. Created the demo resources: RDS cluster staging-db, RDS instance "
+            "staging-reporting, Redshift cluster staging-warehouse, ECS service shop/api, "
+            f"Auto Scaling group shop-workers, EC2 instance {ids['ec2_instance']}"
+        )
+        with tempfile.TemporaryDirectory() as scratch:
+            config = Path(scratch) / "compositions.yaml"
+            config.write_text(
+                EXAMPLE.read_text().replace(PLACEHOLDER_INSTANCE, ids["ec2_instance"])
+            )
+            say(
+                f"3. Using {EXAMPLE.relative_to(EXAMPLE.parents[1])} (EC2 ids are random "
+                f"in the emulator, so {PLACEHOLDER_INSTANCE} became {ids['ec2_instance']})\n"
+            )
+            steps = [
+                "validate",
+                f"status {COMPOSITION}",
+                f"stop {COMPOSITION} --wait",
+                f"status {COMPOSITION}",
+                f"start {COMPOSITION} --wait",
+                f"status {COMPOSITION} --json",
+            ]
+            for step in steps:
+                say(f"$ envctl {step}", flush=True)
+                code = main([*shlex.split(step), "--config", str(config)])
+                say("")
+                if code != 0:
+                    say(f"The demo stopped: `envctl {step}` exited with {code}.")
+                    return code
+    say(f"== Demo finished in {time.monotonic() - began:.0f}s. Next: README.md ==")
+    return 0

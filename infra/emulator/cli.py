@@ -1,0 +1,26 @@
+"""``envctl local``: the emulator in the foreground until interrupted."""
+
+from __future__ import annotations
+
+import threading
+
+from infra.emulator.server import Emulator
+
+
+def run_local(*, port: int, stop: threading.Event | None = None) -> int:
+    """Serve on 127.0.0.1:port and print how to point envctl at it."""
+    emulator = Emulator(port=port).start()
+    environment = emulator.environment()
+    print(f"Local AWS emulator (moto) listening on {emulator.endpoint_url}")
+    print("Step Functions executions run for real; roles and the envctl table exist.")
+    print("Point envctl (or any AWS SDK) at it from another shell:")
+    for name, value in environment.items():
+        print(f"  export {name}={value}")
+    print("Press Ctrl-C to stop.", flush=True)
+    try:
+        (stop or threading.Event()).wait()
+    except KeyboardInterrupt:
+        print("\nStopping the emulator.")
+    finally:
+        emulator.stop()
+    return 0

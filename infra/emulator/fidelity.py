@@ -1,0 +1,76 @@
+"""Small corrections that make moto behave like the real services envctl drives.
+
+- JSONPath: Step Functions evaluates paths with Jayway semantics: a *definite*
+  path (``$.DbClusters[0].Status``) yields the value itself, an *indefinite* one
+  (wildcard, filter, slice, deep scan) yields a list, ``[]`` when nothing
+  matches. moto wraps some definite paths in a list and raises on most empty
+  indefinite ones.
+- ECS: the real service scheduler starts tasks until ``runningCount`` reaches
+  ``desiredCount``; moto's new services report 0 running for ever. (moto's
+  UpdateService already sets the running count.)
+- Logging: moto's Step Functions interpreter logs whole parse trees at WARNING for
+  every failed state; the execution history already says what failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from typing import Any
+
+_INDEFINITE = re.compile(r"\[\s*(\*|\?|-?\d*\s*:)|\.\.")
+
+
+def _is_indefinite(path: str) -> bool:
+    return bool(_INDEFINITE.search(path))
+
+
+def extract_json(path: str, data: Any) -> Any:
+    """Jayway-style evaluation of a JSONPath against state data."""
+    from jsonpath_ng.ext import parse
+    from moto.stepfunctions.parser.asl.utils.json_path import NoSuchJsonPathError
+
+    matches = parse(path).find(data)
+    if _is_indefinite(path):
+        return [match.value for match in matches]
+    if not matches:
+        raise NoSuchJsonPathError(json_path=path, data=data)
+    return matches[0].value
+
+
+def _install_json_path() -> None:
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    original = json_path.extract_json
+    if original is extract_json:
+        return
+    # Modules bound the function at import time; rebind it wherever it was taken.
+    for name, module in list(sys.modules.items()):
+        if (
+            name.startswith("moto.stepfunctions")
+            and getattr(module, "extract_json", None) is original
+        ):
+            module.extract_json = extract_json
+
+
+def install() -> None:
+    """Apply every correction (idempotent)."""
+    import moto.stepfunctions.parser.models  # noqa: F401 - load the interpreter first
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    _install_json_path()
+
+    if not getattr(EC2ContainerServiceBackend, "_envctl_scheduler", False):
+        original_create = EC2ContainerServiceBackend.create_service
+
+        def create_service(self: Any, *args: Any, **kwargs: Any) -> Any:
+            service = original_create(self, *args, **kwargs)
+            service.running_count, service.pending_count = service.desired_count, 0
+            return service
+
+        EC2ContainerServiceBackend.create_service = create_service
+        EC2ContainerServiceBackend._envctl_scheduler = True
+
+    for name in ("moto.stepfunctions.parser", "werkzeug"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)

@@ -1,0 +1,148 @@
+"""The local AWS: moto's server with Step Functions execution and envctl's fixes.
+
+``Emulator`` runs moto's threaded server on 127.0.0.1 in this process, so the
+patches below (request/response casing of SDK integrations, EFS and FSx
+UpdateFileSystem) apply to the state machines it executes. It then creates what a
+deployed stack would have created: the two default roles and the DynamoDB table
+(DESIGN §7), so every command works against a bare emulator.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from infra.emulator import casing, fidelity, file_systems
+
+REGION = "us-east-1"
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+STATE_MACHINE_ROLE = "envctl-state-machine"
+SCHEDULER_ROLE = "envctl-scheduler"
+TRUST = {
+    STATE_MACHINE_ROLE: "states.amazonaws.com",
+    SCHEDULER_ROLE: "scheduler.amazonaws.com",
+}
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Emulator:
+    """moto's server on 127.0.0.1:port, patched and bootstrapped for envctl."""
+
+    port: int = 0
+    table_name: str = "envctl"
+    _server: Any = field(default=None, init=False, repr=False)
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Emulator:
+        """Start serving and bootstrap; returns self so ``Emulator().start()`` reads well."""
+        from moto.core.config import default_user_config
+        from moto.server import ThreadedMotoServer
+
+        self.port = self.port or free_port()
+        # moto's executor calls back into the server at localhost:$MOTO_PORT.
+        os.environ["MOTO_PORT"] = str(self.port)
+        default_user_config["stepfunctions"]["execute_state_machine"] = True
+        casing.install()
+        fidelity.install()
+        file_systems.install()
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self._server.start()
+        self.bootstrap()
+        return self
+
+    def prepare(self) -> None:
+        """Re-assert execution and the bootstrap resources.
+
+        ``moto.mock_aws`` resets moto's global state and settings when it exits, and
+        another emulator in the same process moves ``MOTO_PORT``; a long-lived
+        emulator (tests) calls this before use.
+        """
+        from moto.core.config import default_user_config
+
+        os.environ["MOTO_PORT"] = str(self.port)
+        default_user_config["stepfunctions"]["execute_state_machine"] = True
+        self.bootstrap()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            region_name=REGION,
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    def environment(self) -> dict[str, str]:
+        """Variables that point boto3 (and envctl) at this emulator."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_DEFAULT_REGION": REGION,
+            **FAKE_CREDENTIALS,
+        }
+
+    def bootstrap(self) -> None:
+        """Create the default roles and the envctl table if they are missing."""
+        iam = self.client("iam")
+        existing = {role["RoleName"] for role in iam.list_roles()["Roles"]}
+        for role, principal in TRUST.items():
+            if role in existing:
+                continue
+            policy = {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": principal},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+            iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(policy))
+        dynamodb = self.client("dynamodb")
+        if self.table_name not in dynamodb.list_tables()["TableNames"]:
+            dynamodb.create_table(
+                TableName=self.table_name,
+                BillingMode="PAY_PER_REQUEST",
+                AttributeDefinitions=[
+                    {"AttributeName": "pk", "AttributeType": "S"},
+                    {"AttributeName": "sk", "AttributeType": "S"},
+                ],
+                KeySchema=[
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"},
+                ],
+            )
+            dynamodb.update_time_to_live(
+                TableName=self.table_name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
+            )

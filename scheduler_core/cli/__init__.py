@@ -1,0 +1,1 @@
+"""The envctl command line."""

@@ -1,0 +1,282 @@
+"""Load and validate ``compositions.yaml``; every problem becomes one line.
+
+Validation runs piece by piece (file, composition settings, each item) so each
+message can name the file, composition, item index and field exactly, in the
+terms of DESIGN §2: ``compositions.yaml: staging.resources[2].params.desired:
+expected an integer >= 0, got "two"``.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from scheduler_core.config.cron import cron_problem
+from scheduler_core.config.models import (
+    ON_DEMAND,
+    Composition,
+    CompositionSettings,
+    Config,
+    ParallelGroup,
+    ResourceItem,
+    Step,
+)
+from scheduler_core.durations import parse_duration
+from scheduler_core.exceptions import ConfigError
+from scheduler_core.fields import shown
+from scheduler_core.resources import REGISTRY
+
+DEFAULT_PATH = "compositions.yaml"
+NAME_PATTERN = (
+    "letters, digits, '-' and '_', at most 40 characters, starting with a letter or digit"
+)
+ITEM_KEYS = ("type", "params", "wait_until_ready", "ready_timeout_seconds")
+
+
+def resolve_path(explicit: str | os.PathLike[str] | None) -> Path:
+    """-c/--config, else $ENVCTL_CONFIG, else ./compositions.yaml."""
+    return Path(explicit or os.environ.get("ENVCTL_CONFIG") or DEFAULT_PATH)
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read and validate a compositions file.
+
+    Raises:
+        ConfigError: one line per problem; nothing is half-loaded.
+    """
+    file = resolve_path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read the compositions file ({exc.strerror})") from exc
+    return parse_config(text, path=file)
+
+
+def parse_config(text: str, *, path: Path) -> Config:
+    """Validate the text of a compositions file (see load_config)."""
+    where = str(path)
+    try:
+        document = yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where}: not valid YAML: {_yaml_reason(exc)}") from exc
+    if not isinstance(document, dict) or set(document) != {"compositions"}:
+        raise ConfigError(f'{where}: expected one top-level key "compositions" holding a mapping')
+    raw = document["compositions"]
+    if not isinstance(raw, dict) or not raw:
+        raise ConfigError(f"{where}: compositions: expected at least one composition")
+
+    problems: list[str] = []
+    compositions: dict[str, Composition] = {}
+    for name, body in raw.items():
+        built = _composition(str(name), body, problems=problems, where=where)
+        if built is not None:
+            compositions[built.name] = built
+    if problems:
+        raise ConfigError(problems)
+    return Config(path=path, compositions=compositions)
+
+
+def _composition(name: str, body: Any, *, problems: list[str], where: str) -> Composition | None:
+    before = len(problems)
+
+    def report(field: str, message: str) -> None:
+        problems.append(f"{where}: {name}{'.' + field if field else ''}: {message}")
+
+    if not _valid_name(name):
+        report("", f"invalid composition name; use {NAME_PATTERN}")
+    if not isinstance(body, dict):
+        report("", f"expected a mapping of composition settings, got {shown(body)}")
+        return None
+    settings = _validated(
+        CompositionSettings,
+        {k: v for k, v in body.items() if k != "resources"},
+        report=report,
+    )
+    if settings is not None:
+        _check_schedule(settings, report)
+    auto_stop = _auto_stop(settings, report)
+    steps = _steps(body.get("resources"), report)
+    if len(problems) > before or settings is None or steps is None:
+        return None
+    return Composition(
+        name=name,
+        resources=steps,
+        auto_stop_after=auto_stop,
+        **settings.model_dump(exclude={"auto_stop_after"}),
+    )
+
+
+def _check_schedule(settings: CompositionSettings, report: Any) -> None:
+    try:
+        ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        report(
+            "timezone",
+            f"unknown timezone {shown(settings.timezone)}; expected an IANA name "
+            "such as Europe/Amsterdam or UTC",
+        )
+    for field in ("start_resources_at", "stop_resources_at"):
+        expression = getattr(settings, field)
+        if expression == ON_DEMAND:
+            continue
+        problem = cron_problem(expression)
+        if problem:
+            report(
+                field,
+                f'invalid AWS cron expression {shown(expression)}: {problem}; or use "{ON_DEMAND}"',
+            )
+
+
+def _auto_stop(settings: CompositionSettings | None, report: Any) -> timedelta | None:
+    if settings is None or settings.auto_stop_after is None:
+        return None
+    try:
+        return parse_duration(settings.auto_stop_after)
+    except ValueError as exc:
+        report("auto_stop_after", str(exc))
+        return None
+
+
+def _steps(raw: Any, report: Any) -> tuple[Step, ...] | None:
+    if raw is None:
+        report("resources", "missing; list at least one resource")
+        return None
+    if not isinstance(raw, list) or not raw:
+        report("resources", f"expected a non-empty list of resources, got {shown(raw)}")
+        return None
+    steps: list[Step] = []
+    for index, entry in enumerate(raw):
+        field = f"resources[{index}]"
+        if isinstance(entry, dict) and "parallel" in entry:
+            group = _parallel(entry, field, report)
+            if group is not None:
+                steps.append(group)
+            continue
+        item = _item(entry, field, report)
+        if item is not None:
+            steps.append(item)
+    return tuple(steps) if len(steps) == len(raw) else None
+
+
+def _parallel(entry: dict[str, Any], field: str, report: Any) -> ParallelGroup | None:
+    extra = sorted(set(entry) - {"parallel"})
+    if extra:
+        report(f"{field}.{extra[0]}", 'unknown key; a parallel group has only "parallel"')
+        return None
+    members = entry["parallel"]
+    if not isinstance(members, list) or not members:
+        report(f"{field}.parallel", f"expected a non-empty list of resources, got {shown(members)}")
+        return None
+    items = []
+    for index, member in enumerate(members):
+        member_field = f"{field}.parallel[{index}]"
+        if isinstance(member, dict) and "parallel" in member:
+            report(member_field, "parallel groups cannot be nested")
+            continue
+        item = _item(member, member_field, report)
+        if item is not None:
+            items.append(item)
+    return ParallelGroup(parallel=tuple(items)) if len(items) == len(members) else None
+
+
+def _item(entry: Any, field: str, report: Any) -> ResourceItem | None:
+    if not isinstance(entry, dict):
+        report(field, f'expected a mapping with "type" and "params", got {shown(entry)}')
+        return None
+    extra = sorted(set(entry) - set(ITEM_KEYS))
+    if extra:
+        report(f"{field}.{extra[0]}", f"unknown key; allowed: {', '.join(ITEM_KEYS)}")
+        return None
+    kind_name = entry.get("type")
+    if kind_name not in REGISTRY:
+        given = "missing" if kind_name is None else f"unknown resource type {shown(kind_name)}"
+        report(f"{field}.type", f"{given}; allowed: {', '.join(sorted(REGISTRY))}")
+        return None
+    kind = REGISTRY[kind_name]
+    raw_params = entry.get("params")
+    if not isinstance(raw_params, dict):
+        report(
+            f"{field}.params",
+            f"expected a mapping with {', '.join(kind.params_model.model_fields)}, "
+            f"got {shown(raw_params)}",
+        )
+        return None
+    params = _validated(kind.params_model, raw_params, report=report, prefix=f"{field}.params")
+    options = _validated(
+        ResourceItem,
+        {**{k: v for k, v in entry.items() if k != "params"}, "params": None},
+        report=report,
+        prefix=field,
+    )
+    if params is None or options is None:
+        return None
+    return options.model_copy(update={"params": params})
+
+
+def _validated(
+    model: type[BaseModel], data: dict[str, Any], *, report: Any, prefix: str = ""
+) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            location = ".".join(str(part) for part in error["loc"])
+            field = ".".join(part for part in (prefix, location) if part)
+            report(field, _message(error, model))
+        return None
+
+
+def _message(error: Any, model: type[BaseModel]) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "missing; required"
+    if kind == "extra_forbidden":
+        return f"unknown key; allowed: {', '.join(model.model_fields)}"
+    if kind.startswith("envctl_"):
+        return str(error["msg"])
+    if kind in {"string_type", "model_type", "dict_type", "tuple_type", "list_type"}:
+        expected = {"string_type": "a string", "tuple_type": "a list", "list_type": "a list"}
+        return f"expected {expected.get(kind, 'a mapping')}, got {shown(error['input'])}"
+    if kind == "value_error":
+        return str(error["ctx"]["error"])
+    return f"{error['msg']}, got {shown(error.get('input'))}"
+
+
+def _valid_name(name: str) -> bool:
+    return (
+        0 < len(name) <= 40
+        and name[0].isascii()
+        and name[0].isalnum()
+        and all(c.isascii() and (c.isalnum() or c in "-_") for c in name)
+    )
+
+
+def _yaml_reason(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"{problem} (line {mark.line + 1})" if mark else str(problem)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys instead of keeping the last one."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"duplicate key {shown(key)} (first on line {seen[key]}, again on line {line})",
+                    key_node.start_mark,
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)

@@ -1,0 +1,111 @@
+"""The validated compositions file, as the rest of envctl sees it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from scheduler_core.exceptions import UnknownCompositionError
+from scheduler_core.fields import Count, Flag, Identifier, PositiveInt
+from scheduler_core.resources import REGISTRY, ResourceKind
+
+ON_DEMAND = "on-demand"
+DEFAULT_READY_TIMEOUT_SECONDS = 1800
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ResourceItem(Strict):
+    """One ``type`` + ``params`` item, exactly as the Terraform module had it."""
+
+    type: str
+    params: Any
+    wait_until_ready: Flag = True
+    ready_timeout_seconds: PositiveInt = DEFAULT_READY_TIMEOUT_SECONDS
+
+    @property
+    def kind(self) -> ResourceKind:
+        return REGISTRY[self.type]
+
+    @property
+    def label(self) -> str:
+        return f"{self.type} {self.kind.label(self.params)}"
+
+
+class ParallelGroup(Strict):
+    """Items started (and stopped) at the same time."""
+
+    parallel: tuple[ResourceItem, ...]
+
+
+Step = ResourceItem | ParallelGroup
+
+
+class Notify(Strict):
+    slack_channel: Identifier | None = None
+
+
+class Access(Strict):
+    users: tuple[Identifier, ...] = ()
+    usergroups: tuple[Identifier, ...] = ()
+    channels: tuple[Identifier, ...] = ()
+    protected: Flag = False
+
+
+class CompositionSettings(Strict):
+    """Every composition field except ``resources`` (validated item by item)."""
+
+    description: str = ""
+    timezone: str = "UTC"
+    start_resources_at: str = ON_DEMAND
+    stop_resources_at: str = ON_DEMAND
+    auto_stop_after: str | None = None
+    window_margin_minutes: Count = 15
+    notify: Notify = Field(default_factory=Notify)
+    access: Access | None = None
+
+
+class Composition(Strict):
+    """A validated composition: settings plus its ordered steps."""
+
+    name: str
+    description: str
+    timezone: str
+    start_resources_at: str
+    stop_resources_at: str
+    auto_stop_after: timedelta | None
+    window_margin_minutes: int
+    notify: Notify
+    access: Access | None
+    resources: tuple[Step, ...]
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def items(self) -> list[ResourceItem]:
+        """Every resource item in start order, parallel groups flattened."""
+        flat: list[ResourceItem] = []
+        for step in self.resources:
+            flat.extend(step.parallel if isinstance(step, ParallelGroup) else (step,))
+        return flat
+
+
+class Config(Strict):
+    """All compositions of one file."""
+
+    path: Path
+    compositions: dict[str, Composition]
+
+    def get(self, name: str) -> Composition:
+        """Return the named composition or raise UnknownCompositionError."""
+        try:
+            return self.compositions[name]
+        except KeyError:
+            raise UnknownCompositionError(name, list(self.compositions)) from None

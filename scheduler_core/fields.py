@@ -1,0 +1,87 @@
+"""Field types for the compositions file.
+
+The Terraform module's ``resource_composition`` items carry numbers as strings
+(``desired: "1"``), so numeric fields accept numeric strings too. Every failure
+message says what is expected and what was given, in the file's own terms.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
+
+
+def shown(value: Any) -> str:
+    """Render a YAML value the way the user wrote it, for error messages."""
+    if isinstance(value, str):
+        return json.dumps(value)
+    if value is None:
+        return "nothing"
+    try:
+        return json.dumps(value)
+    except TypeError:
+        return repr(value)
+
+
+def _number(value: Any, *, minimum: float, integer: bool) -> int | float:
+    expected = f"expected {'an integer' if integer else 'a number'} >= {minimum:g}"
+    parsed: int | float | None = None
+    if isinstance(value, bool):
+        parsed = None
+    elif isinstance(value, int):
+        parsed = value
+    elif isinstance(value, float):
+        parsed = int(value) if value.is_integer() and integer else value
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            parsed = int(text)
+        except ValueError:
+            try:
+                parsed = float(text)
+            except ValueError:
+                parsed = None
+    if parsed is None or (integer and not isinstance(parsed, int)) or parsed != parsed:
+        raise PydanticCustomError("envctl_number", f"{expected}, got {shown(value)}")
+    if parsed < minimum:
+        raise PydanticCustomError("envctl_number", f"{expected}, got {shown(value)}")
+    return parsed
+
+
+def _non_negative_int(value: Any) -> int:
+    return int(_number(value, minimum=0, integer=True))
+
+
+def _positive_int(value: Any) -> int:
+    return int(_number(value, minimum=1, integer=True))
+
+
+def _throughput(value: Any) -> float:
+    return float(_number(value, minimum=1, integer=False))
+
+
+def _identifier(value: Any) -> str:
+    # Ids are never numbers in AWS, but YAML turns `id: 123` into one; say so plainly.
+    if not isinstance(value, str) or not value.strip():
+        raise PydanticCustomError(
+            "envctl_identifier", f"expected a non-empty name or id, got {shown(value)}"
+        )
+    return value.strip()
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
+        return value.strip().lower() == "true"
+    raise PydanticCustomError("envctl_boolean", f"expected true or false, got {shown(value)}")
+
+
+Count = Annotated[int, BeforeValidator(_non_negative_int)]
+PositiveInt = Annotated[int, BeforeValidator(_positive_int)]
+Throughput = Annotated[float, BeforeValidator(_throughput)]
+Identifier = Annotated[str, BeforeValidator(_identifier)]
+Flag = Annotated[bool, BeforeValidator(_boolean)]

@@ -1,0 +1,219 @@
+"""The interface every resource kind implements.
+
+A kind is one module: a params model (the Terraform module's ``params``), the
+ASL for start and stop, and a live status read. Kinds are found through the
+registry in ``scheduler_core.resources``; nothing else dispatches on the type.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict
+
+from scheduler_core.asl.fragments import PolledStep, SdkCall, States, polled_step_states
+from scheduler_core.asl.naming import StateNamer
+
+ClientFactory = Callable[[str], Any]
+
+
+class Action(StrEnum):
+    START = "start"
+    STOP = "stop"
+
+    @property
+    def verb(self) -> str:
+        return self.value.capitalize()
+
+
+class ResourceState(StrEnum):
+    RUNNING = "running"
+    STOPPED = "stopped"
+    TRANSITIONING = "transitioning"
+    MISSING = "missing"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResourceStatus:
+    """Live state of one resource, as ``status --json`` shows it."""
+
+    type: str
+    id: str
+    state: ResourceState
+    detail: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"type": self.type, "id": self.id, "state": str(self.state), "detail": self.detail}
+
+
+class Params(BaseModel):
+    """Base of every params model: unknown keys are errors, never ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ResourceKind(ABC):
+    """One kind of resource envctl can start and stop."""
+
+    type_name: ClassVar[str]
+    params_model: ClassVar[type[Params]]
+
+    @abstractmethod
+    def label(self, params: Any) -> str:
+        """Short identity of the resource for state names and messages."""
+
+    @abstractmethod
+    def build_states(
+        self,
+        params: Any,
+        *,
+        action: Action,
+        wait_until_ready: bool,
+        ready_timeout_seconds: int,
+        next_state: str | None,
+        namer: StateNamer,
+    ) -> tuple[str, States]:
+        """Return (entry state name, states) that drive the resource to ``action``."""
+
+    @abstractmethod
+    def read_status(self, params: Any, clients: ClientFactory) -> ResourceStatus | None:
+        """Read the live state with boto3; None for kinds without state (wait)."""
+
+
+class PolledKind(ResourceKind):
+    """A kind driven by the shared action/describe/wait loop of ``asl.fragments``."""
+
+    service: ClassVar[str]
+    error_prefix: ClassVar[str]
+    invalid_state_errors: ClassVar[tuple[str, ...]] = ()
+
+    @abstractmethod
+    def action_call(self, params: Any, action: Action) -> SdkCall:
+        """The SDK call that moves the resource towards ``action``'s target state."""
+
+    @abstractmethod
+    def describe_call(self, params: Any) -> SdkCall:
+        """The SDK call whose selected result lands at ``$.poll``."""
+
+    @abstractmethod
+    def conditions(self, params: Any, action: Action) -> dict[str, Any]:
+        """Choice conditions on ``$.poll``: ready, and optionally actionable/unusable/missing."""
+
+    def build_states(
+        self,
+        params: Any,
+        *,
+        action: Action,
+        wait_until_ready: bool,
+        ready_timeout_seconds: int,
+        next_state: str | None,
+        namer: StateNamer,
+    ) -> tuple[str, States]:
+        prefix = self.error_prefix
+        step = PolledStep(
+            kind=self.type_name,
+            label=self.label(params),
+            verb=action.verb,
+            action=self.action_call(params, action),
+            describe=self.describe_call(params),
+            invalid_state_errors=self.invalid_state_errors,
+            throttling_errors=(
+                f"{prefix}.ThrottlingException",
+                f"{prefix}.RequestLimitExceededException",
+            ),
+            generic_error=f"{prefix}.{prefix}Exception",
+            wait_until_ready=wait_until_ready,
+            ready_timeout_seconds=ready_timeout_seconds,
+            **self.conditions(params, action),
+        )
+        return polled_step_states(step, next_state=next_state, namer=namer)
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def is_not_found(exc: ClientError, *codes: str) -> bool:
+    """True when the error says the resource does not exist."""
+    code = error_code(exc)
+    return code in codes or code.endswith("NotFound") or code.endswith("NotFoundFault")
+
+
+# Choice-rule shorthands on the describe result at $.poll.
+def is_string(path: str, value: str) -> dict[str, Any]:
+    return {"Variable": f"$.poll.{path}", "StringEquals": value}
+
+
+def is_one_of(path: str, values: list[str]) -> dict[str, Any]:
+    if len(values) == 1:
+        return is_string(path, values[0])
+    return {"Or": [is_string(path, value) for value in values]}
+
+
+def is_number(path: str, value: float) -> dict[str, Any]:
+    return {"Variable": f"$.poll.{path}", "NumericEquals": value}
+
+
+def is_present(path: str, present: bool = True) -> dict[str, Any]:
+    return {"Variable": f"$.poll.{path}", "IsPresent": present}
+
+
+def all_of(*conditions: dict[str, Any]) -> dict[str, Any]:
+    return conditions[0] if len(conditions) == 1 else {"And": list(conditions)}
+
+
+class StatusStringKind(PolledKind):
+    """A kind whose describe call yields one status string (RDS, Redshift, EC2).
+
+    Subclasses name the statuses; the loop starts the resource only from
+    ``stopped_status``, stops it only from ``running_status``, waits through
+    anything else and fails at once on ``unusable_statuses``.
+    """
+
+    running_status: ClassVar[str]
+    stopped_status: ClassVar[str]
+    unusable_statuses: ClassVar[tuple[str, ...]] = ()
+
+    def conditions(self, params: Any, action: Action) -> dict[str, Any]:
+        target, source = (
+            (self.running_status, self.stopped_status)
+            if action is Action.START
+            else (self.stopped_status, self.running_status)
+        )
+        conditions: dict[str, Any] = {
+            "ready": is_string("status", target),
+            "actionable": is_string("status", source),
+        }
+        if self.unusable_statuses:
+            conditions["unusable"] = is_one_of("status", list(self.unusable_statuses))
+        return conditions
+
+    def state_of(self, status: str) -> ResourceState:
+        if status == self.running_status:
+            return ResourceState.RUNNING
+        if status == self.stopped_status:
+            return ResourceState.STOPPED
+        return ResourceState.TRANSITIONING
+
+    @abstractmethod
+    def fetch_status(self, params: Any, clients: ClientFactory) -> str:
+        """Read the status string with boto3 (raises ClientError when not found)."""
+
+    def read_status(self, params: Any, clients: ClientFactory) -> ResourceStatus:
+        label = self.label(params)
+        try:
+            status = self.fetch_status(params, clients)
+        except ClientError as exc:
+            if not is_not_found(exc):
+                raise
+            return ResourceStatus(
+                type=self.type_name, id=label, state=ResourceState.MISSING, detail="not found"
+            )
+        return ResourceStatus(
+            type=self.type_name, id=label, state=self.state_of(status), detail=status
+        )

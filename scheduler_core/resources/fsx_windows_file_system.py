@@ -1,0 +1,114 @@
+"""FSx for Windows File Server throughput: the configured MB/s on start, 32 on stop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from scheduler_core.asl.fragments import SdkCall
+from scheduler_core.fields import Identifier, PositiveInt
+from scheduler_core.resources.base import (
+    Action,
+    ClientFactory,
+    Params,
+    PolledKind,
+    ResourceState,
+    ResourceStatus,
+    all_of,
+    is_not_found,
+    is_number,
+    is_one_of,
+    is_present,
+    is_string,
+)
+
+MINIMUM_THROUGHPUT = 32
+PENDING = "$.FileSystems[0].AdministrativeActions[?(@.Status == '{}')].AdministrativeActionType"
+
+
+class FsxWindowsFileSystemParams(Params):
+    id: Identifier
+    throughput_capacity: PositiveInt
+
+
+class FsxWindowsFileSystem(PolledKind):
+    type_name = "fsx_windows_file_system"
+    params_model = FsxWindowsFileSystemParams
+    service = "fsx"
+    error_prefix = "FSx"
+
+    def label(self, params: FsxWindowsFileSystemParams) -> str:
+        return params.id
+
+    @staticmethod
+    def target(params: FsxWindowsFileSystemParams, action: Action) -> int:
+        return params.throughput_capacity if action is Action.START else MINIMUM_THROUGHPUT
+
+    def action_call(self, params: FsxWindowsFileSystemParams, action: Action) -> SdkCall:
+        return SdkCall(
+            service="fsx",
+            action="updateFileSystem",
+            parameters={
+                "FileSystemId": params.id,
+                "WindowsConfiguration": {"ThroughputCapacity": self.target(params, action)},
+            },
+        )
+
+    def describe_call(self, params: FsxWindowsFileSystemParams) -> SdkCall:
+        return SdkCall(
+            service="fsx",
+            action="describeFileSystems",
+            parameters={"FileSystemIds": [params.id]},
+            result_selector={
+                "status.$": "$.FileSystems[0].Lifecycle",
+                "throughput.$": "$.FileSystems[0].WindowsConfiguration.ThroughputCapacity",
+                "pending.$": PENDING.format("PENDING"),
+                "in_progress.$": PENDING.format("IN_PROGRESS"),
+            },
+        )
+
+    def conditions(self, params: FsxWindowsFileSystemParams, action: Action) -> dict[str, Any]:
+        idle = all_of(
+            is_string("status", "AVAILABLE"),
+            is_present("pending[0]", False),
+            is_present("in_progress[0]", False),
+        )
+        applied = is_number("throughput", self.target(params, action))
+        return {
+            "ready": all_of(idle, applied),
+            "actionable": all_of(idle, {"Not": applied}),
+            "unusable": is_one_of("status", ["FAILED", "DELETING"]),
+        }
+
+    def read_status(
+        self, params: FsxWindowsFileSystemParams, clients: ClientFactory
+    ) -> ResourceStatus:
+        try:
+            found = clients("fsx").describe_file_systems(FileSystemIds=[params.id])
+        except ClientError as exc:
+            if not is_not_found(exc, "FileSystemNotFound"):
+                raise
+            return ResourceStatus(
+                type=self.type_name, id=params.id, state=ResourceState.MISSING, detail="not found"
+            )
+        system = found["FileSystems"][0]
+        throughput = system.get("WindowsConfiguration", {}).get("ThroughputCapacity")
+        busy = any(
+            a.get("Status") in {"PENDING", "IN_PROGRESS"}
+            for a in system.get("AdministrativeActions", [])
+        )
+        if busy or system.get("Lifecycle", "AVAILABLE") != "AVAILABLE":
+            state = ResourceState.TRANSITIONING
+        elif throughput == params.throughput_capacity:
+            state = ResourceState.RUNNING
+        elif throughput == MINIMUM_THROUGHPUT:
+            state = ResourceState.STOPPED
+        else:
+            state = ResourceState.TRANSITIONING
+        return ResourceStatus(
+            type=self.type_name,
+            id=params.id,
+            state=state,
+            detail=f"{throughput} MB/s" + (", update pending" if busy else ""),
+        )

@@ -1,0 +1,36 @@
+"""A pause between steps (``wait: {seconds: 30}``); stop waits as long as start."""
+
+from __future__ import annotations
+
+from scheduler_core.asl.fragments import States, link
+from scheduler_core.asl.naming import StateNamer
+from scheduler_core.fields import Count
+from scheduler_core.resources.base import Action, ClientFactory, Params, ResourceKind
+
+
+class WaitParams(Params):
+    seconds: Count
+
+
+class Wait(ResourceKind):
+    type_name = "wait"
+    params_model = WaitParams
+
+    def label(self, params: WaitParams) -> str:
+        return f"{params.seconds}s"
+
+    def build_states(
+        self,
+        params: WaitParams,
+        *,
+        action: Action,
+        wait_until_ready: bool,
+        ready_timeout_seconds: int,
+        next_state: str | None,
+        namer: StateNamer,
+    ) -> tuple[str, States]:
+        name = namer.for_subject(self.label(params))("Wait {}")
+        return name, {name: {"Type": "Wait", "Seconds": params.seconds, **link(next_state)}}
+
+    def read_status(self, params: WaitParams, clients: ClientFactory) -> None:
+        return None

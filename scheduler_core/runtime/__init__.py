@@ -1,0 +1,29 @@
+"""Runtime operations on compositions: start, stop, follow, status.
+
+Every entry point (CLI, Slack, webhooks) goes through this package, never boto3.
+"""
+
+from scheduler_core.runtime.deploy import ensure_state_machine, state_machine_arn
+from scheduler_core.runtime.executions import (
+    ExecutionConflictError,
+    ExecutionResult,
+    StepEvent,
+    begin,
+    follow,
+    running_execution,
+)
+from scheduler_core.runtime.status import CompositionState, CompositionStatus, read_status
+
+__all__ = [
+    "CompositionState",
+    "CompositionStatus",
+    "ExecutionConflictError",
+    "ExecutionResult",
+    "StepEvent",
+    "begin",
+    "ensure_state_machine",
+    "follow",
+    "read_status",
+    "running_execution",
+    "state_machine_arn",
+]

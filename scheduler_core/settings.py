@@ -1,0 +1,31 @@
+"""Settings of envctl, read from the environment in one place (DESIGN §7)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """What the CLI and the Lambda entry points need to know about their deployment.
+
+    Role ARNs left empty default to ``arn:aws:iam::<account>:role/envctl-...`` of the
+    caller's account, resolved when first needed.
+    """
+
+    config_path: str | None = None
+    table_name: str = "envctl"
+    state_machine_role_arn: str | None = None
+    scheduler_role_arn: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        values = os.environ if env is None else env
+        return cls(
+            config_path=values.get("ENVCTL_CONFIG") or None,
+            table_name=values.get("ENVCTL_TABLE") or "envctl",
+            state_machine_role_arn=values.get("ENVCTL_STATE_MACHINE_ROLE_ARN") or None,
+            scheduler_role_arn=values.get("ENVCTL_SCHEDULER_ROLE_ARN") or None,
+        )

@@ -1,0 +1,51 @@
+"""Build compositions from created resources and run their state machines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from scheduler_core.aws import Aws
+from scheduler_core.config import Composition, parse_config
+from scheduler_core.resources import Action
+from scheduler_core.runtime import ExecutionResult, begin, follow
+from scheduler_core.settings import Settings
+
+
+def composition(name: str, resources: list[Any], **settings: Any) -> Composition:
+    """A composition through the real loader, from plain item dicts."""
+    text = yaml.safe_dump({"compositions": {name: {**settings, "resources": resources}}})
+    return parse_config(text, path=Path("compositions.yaml")).get(name)
+
+
+def run(aws: Aws, target: Composition, action: Action, **kwargs: Any) -> ExecutionResult:
+    """Start the state machine and wait for the execution to end."""
+    arn = begin(aws, Settings(), target, action, **kwargs)
+    return follow(aws, arn, poll_seconds=0.1, timeout_seconds=120)
+
+
+def entered_states(aws: Aws, execution_arn: str) -> list[str]:
+    """Names of the states the execution entered, in history order."""
+    pages = aws.client("stepfunctions").get_paginator("get_execution_history")
+    names = []
+    for page in pages.paginate(executionArn=execution_arn):
+        for event in page["events"]:
+            details = event.get("stateEnteredEventDetails")
+            if details:
+                names.append(details["name"])
+    return names
+
+
+def called_actions(aws: Aws, execution_arn: str) -> list[str]:
+    """The AWS API actions the execution called (``rds:stopDBCluster``...), in order."""
+    pages = aws.client("stepfunctions").get_paginator("get_execution_history")
+    calls = []
+    for page in pages.paginate(executionArn=execution_arn):
+        for event in page["events"]:
+            details = event.get("taskScheduledEventDetails")
+            if details:
+                service = details["resourceType"].removeprefix("aws-sdk:")
+                calls.append(f"{service}:{details['resource']}")
+    return calls
