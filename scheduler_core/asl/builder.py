@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections import deque
 from typing import Any
 
 from scheduler_core.asl.fragments import States
@@ -93,16 +95,22 @@ def _parallel_states(
 
 def _in_execution_order(states: States, start: str) -> States:
     """Order states as they first run, so the rendered document reads top to bottom."""
-    ordered: list[str] = []
-    pending = [start]
+    ordered: dict[str, dict[str, Any]] = {}
+    pending = deque([start])
     while pending:
-        name = pending.pop(0)
+        name = pending.popleft()
         if name in ordered or name not in states:
             continue
-        ordered.append(name)
+        ordered[name] = states[name]
         pending.extend(_successors(states[name]))
-    ordered.extend(name for name in states if name not in ordered)
-    return {name: states[name] for name in ordered}
+    for name, state in states.items():
+        ordered.setdefault(name, state)
+    return ordered
+
+
+def definition_json(definition: dict[str, Any]) -> str:
+    """The definition as deployed: compact, since Step Functions caps it at 1 MB."""
+    return json.dumps(definition, separators=(",", ":"))
 
 
 def _successors(state: dict[str, Any]) -> list[str]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
-from scheduler_core.asl.builder import build_state_machine, state_machine_name
+from scheduler_core.asl.builder import build_state_machine, definition_json, state_machine_name
 from scheduler_core.aws import Aws
 from scheduler_core.config.models import Composition
 from scheduler_core.resources import Action
@@ -50,7 +50,7 @@ def ensure_state_machine(
             raise
         sfn.create_state_machine(
             name=name,
-            definition=json.dumps(definition),
+            definition=definition_json(definition),
             roleArn=role_arn(aws, settings),
             type="STANDARD",
             tags=[
@@ -62,6 +62,6 @@ def ensure_state_machine(
     if json.loads(current["definition"]) == definition:
         return StateMachineRef(name=name, arn=arn, changed=False)
     sfn.update_state_machine(
-        stateMachineArn=arn, definition=json.dumps(definition), roleArn=role_arn(aws, settings)
+        stateMachineArn=arn, definition=definition_json(definition), roleArn=role_arn(aws, settings)
     )
     return StateMachineRef(name=name, arn=arn, changed=True)
