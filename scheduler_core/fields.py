@@ -8,6 +8,7 @@ message says what is expected and what was given, in the file's own terms.
 from __future__ import annotations
 
 import json
+import math
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator
@@ -44,7 +45,7 @@ def _number(value: Any, *, minimum: float, integer: bool) -> int | float:
                 parsed = float(text)
             except ValueError:
                 parsed = None
-    if parsed is None or (integer and not isinstance(parsed, int)) or parsed != parsed:
+    if parsed is None or (integer and not isinstance(parsed, int)) or not math.isfinite(parsed):
         raise PydanticCustomError("envctl_number", f"{expected}, got {shown(value)}")
     if parsed < minimum:
         raise PydanticCustomError("envctl_number", f"{expected}, got {shown(value)}")

@@ -47,7 +47,7 @@ def build_state_machine(composition: Composition, action: Action) -> dict[str, A
     return {
         "Comment": (
             f"envctl: {action.value} composition {composition.name} "
-            f"({len(composition.items())} resources). Generated; do not edit."
+            f"({len(composition.items())} resource(s)). Generated; do not edit."
         ),
         "StartAt": begin,
         "States": _in_execution_order(states, begin),

@@ -25,7 +25,8 @@ from scheduler_core.asl.naming import StateNamer
 Condition = dict[str, Any]
 States = dict[str, dict[str, Any]]
 
-MAX_POLL_INTERVAL_SECONDS = 30
+MAX_POLL_INTERVAL_SECONDS = 300
+TARGET_POLLS = 60
 PAST_TENSE = {"Start": "started", "Stop": "stopped"}
 
 
@@ -69,8 +70,13 @@ class PolledStep:
 
 
 def poll_plan(ready_timeout_seconds: int) -> tuple[int, int]:
-    """Return (interval, max polls) so that interval × polls covers the timeout."""
-    interval = max(1, min(MAX_POLL_INTERVAL_SECONDS, ready_timeout_seconds // 10))
+    """Return (interval, max polls) so that interval × polls covers the timeout.
+
+    About 60 polls per resource whatever the timeout (30 s apart for the default
+    1800 s), so a long timeout cannot push one execution past the 25,000-event
+    history limit of Step Functions (each poll costs about 11 events).
+    """
+    interval = max(1, min(MAX_POLL_INTERVAL_SECONDS, ready_timeout_seconds // TARGET_POLLS))
     return interval, max(1, math.ceil(ready_timeout_seconds / interval))
 
 

@@ -18,7 +18,7 @@ from scheduler_core.asl.builder import build_state_machine
 from scheduler_core.aws import Aws
 from scheduler_core.cli.output import print_status, result_line, step_line
 from scheduler_core.config import Config, load_config
-from scheduler_core.exceptions import EnvctlError
+from scheduler_core.exceptions import ConfigError, EnvctlError
 from scheduler_core.resources import Action
 from scheduler_core.runtime import begin, follow, read_status
 from scheduler_core.settings import Settings
@@ -68,6 +68,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = getattr(args, "debug", False)
     try:
         return run(args)
+    except ConfigError as exc:
+        if debug:
+            raise
+        # Each problem already names its file and place (DESIGN §2).
+        print(*exc.problems, sep="\n", file=sys.stderr)
+        return exc.exit_code
     except EnvctlError as exc:
         if debug:
             raise
@@ -128,12 +134,16 @@ def run(args: argparse.Namespace) -> int:
     return 0 if result.succeeded else 1
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def validate(config: Config) -> int:
     count = len(config.compositions)
-    print(f"{config.path}: {count} composition{'s' if count != 1 else ''}, all valid")
+    print(f"{config.path}: {plural(count, 'composition')}, all valid")
     for composition in config.compositions.values():
         print(
-            f"  {composition.name}: {len(composition.items())} resources, "
+            f"  {composition.name}: {plural(len(composition.items()), 'resource')}, "
             f"start {composition.start_resources_at}, stop {composition.stop_resources_at} "
             f"({composition.timezone})"
         )

@@ -15,6 +15,8 @@ def cron_problem(expression: str) -> str | None:
     pyawscron parses the fields but accepts five-field and both-days expressions
     that EventBridge rejects, so the shape rules are checked here first.
     """
+    if expression.strip().startswith("cron("):
+        return 'write the six fields without the "cron(...)" wrapper, e.g. "0 8 ? * MON-FRI *"'
     fields = expression.split()
     if len(fields) != len(FIELDS):
         return (

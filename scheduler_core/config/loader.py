@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -73,8 +73,15 @@ def parse_config(text: str, *, path: Path) -> Config:
 
     problems: list[str] = []
     compositions: dict[str, Composition] = {}
-    for name, body in raw.items():
-        built = _composition(str(name), body, problems=problems, where=where)
+    names: set[str] = set()
+    for key, body in raw.items():
+        # YAML keys 1 and "1" differ, but both name composition "1".
+        name = str(key)
+        if name in names:
+            problems.append(f'{where}: {name}: duplicate composition name "{name}"')
+            continue
+        names.add(name)
+        built = _composition(name, body, problems=problems, where=where)
         if built is not None:
             compositions[built.name] = built
     if problems:
@@ -194,7 +201,7 @@ def _item(entry: Any, field: str, report: Any) -> ResourceItem | None:
         report(f"{field}.{extra[0]}", f"unknown key; allowed: {', '.join(ITEM_KEYS)}")
         return None
     kind_name = entry.get("type")
-    if kind_name not in REGISTRY:
+    if not isinstance(kind_name, str) or kind_name not in REGISTRY:
         given = "missing" if kind_name is None else f"unknown resource type {shown(kind_name)}"
         report(f"{field}.type", f"{given}; allowed: {', '.join(sorted(REGISTRY))}")
         return None
@@ -237,7 +244,8 @@ def _message(error: Any, model: type[BaseModel]) -> str:
     if kind == "missing":
         return "missing; required"
     if kind == "extra_forbidden":
-        return f"unknown key; allowed: {', '.join(model.model_fields)}"
+        owner = _model_at(model, error["loc"][:-1])
+        return f"unknown key; allowed: {', '.join(owner.model_fields)}"
     if kind.startswith("envctl_"):
         return str(error["msg"])
     if kind in {"string_type", "model_type", "dict_type", "tuple_type", "list_type"}:
@@ -246,6 +254,24 @@ def _message(error: Any, model: type[BaseModel]) -> str:
     if kind == "value_error":
         return str(error["ctx"]["error"])
     return f"{error['msg']}, got {shown(error.get('input'))}"
+
+
+def _model_at(model: type[BaseModel], location: tuple[Any, ...]) -> type[BaseModel]:
+    """The (nested) model that owns a field at ``location``, for "allowed:" lists."""
+    for part in location:
+        field = model.model_fields.get(str(part))
+        nested = field and next(
+            (
+                candidate
+                for candidate in (field.annotation, *get_args(field.annotation))
+                if isinstance(candidate, type) and issubclass(candidate, BaseModel)
+            ),
+            None,
+        )
+        if nested is None:
+            break
+        model = nested
+    return model
 
 
 def _valid_name(name: str) -> bool:
@@ -271,12 +297,17 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
             line = key_node.start_mark.line + 1
-            if key in seen:
+            try:
+                duplicate = key in seen
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"found unhashable key (line {line})"
+                ) from None
+            if duplicate:
                 raise yaml.constructor.ConstructorError(
                     None,
                     None,
                     f"duplicate key {shown(key)} (first on line {seen[key]}, again on line {line})",
-                    key_node.start_mark,
                 )
             seen[key] = line
         return super().construct_mapping(node, deep=deep)
