@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+ASL_VALIDATOR := .tools/node_modules/.bin/asl-validator
+
 .PHONY: test demo lint bench clean
 
 $(BIN)/python:
@@ -15,7 +17,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-test: $(STAMP)
+# An independent check that generated state machines are valid ASL (npm package).
+$(ASL_VALIDATOR):
+	npm install --silent --no-audit --no-fund --prefix .tools asl-validator@4.0.0
+
+test: $(STAMP) $(ASL_VALIDATOR)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
@@ -30,4 +36,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/render.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .tools .pytest_cache build *.egg-info
