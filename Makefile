@@ -34,6 +34,8 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/render.py
+	$(BIN)/python benchmarks/windows.py
+	$(BIN)/python benchmarks/apply.py
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache build *.egg-info

@@ -1,7 +1,9 @@
 """``envctl demo``: the whole story on a laptop, in well under a minute.
 
 Starts the emulator in this process, creates the resources that
-``examples/compositions.yaml`` names, then stops and starts the ``staging``
+``examples/compositions.yaml`` names (with maintenance and backup windows), applies
+the config (state machines, office-hours schedules, window brackets), shows the
+schedule and the window analysis, then stops and starts the ``staging``
 composition with the same commands a user would type, showing status between.
 """
 
@@ -24,11 +26,15 @@ COMPOSITION = "staging"
 def create_demo_resources(emulator: Emulator) -> dict[str, str]:
     """Create what the staging composition manages; returns ids moto chose."""
     rds = emulator.client("rds")
+    # Windows in UTC, as RDS keeps them: Sunday night and a nightly backup fall outside
+    # office hours (apply brackets them); Wednesday 10:00 UTC is inside them.
     rds.create_db_cluster(
         DBClusterIdentifier="staging-db",
         Engine="aurora-postgresql",
         MasterUsername="envctl",
         MasterUserPassword="demo-password-1",
+        PreferredMaintenanceWindow="sun:03:00-sun:03:30",
+        PreferredBackupWindow="01:00-01:30",
     )
     rds.create_db_instance(
         DBInstanceIdentifier="staging-reporting",
@@ -37,6 +43,8 @@ def create_demo_resources(emulator: Emulator) -> dict[str, str]:
         AllocatedStorage=20,
         MasterUsername="envctl",
         MasterUserPassword="demo-password-1",
+        PreferredMaintenanceWindow="wed:10:00-wed:10:30",
+        PreferredBackupWindow="12:00-12:30",
     )
     emulator.client("redshift").create_cluster(
         ClusterIdentifier="staging-warehouse",
@@ -44,6 +52,7 @@ def create_demo_resources(emulator: Emulator) -> dict[str, str]:
         ClusterType="single-node",
         MasterUsername="envctl",
         MasterUserPassword="Demo-password-1",
+        PreferredMaintenanceWindow="sat:22:00-sat:22:30",
     )
     ecs = emulator.client("ecs")
     ecs.create_cluster(clusterName="shop")
@@ -95,11 +104,16 @@ def run_demo(*, say: Any = print) -> int:
             )
             steps = [
                 "validate",
+                "apply",
+                f"schedule {COMPOSITION}",
+                f"windows {COMPOSITION}",
+                "plan",
                 f"status {COMPOSITION}",
                 f"stop {COMPOSITION} --wait",
                 f"status {COMPOSITION}",
-                f"start {COMPOSITION} --wait",
+                f"start {COMPOSITION} --for 2h --wait",
                 f"status {COMPOSITION} --json",
+                f"history {COMPOSITION}",
             ]
             for step in steps:
                 say(f"$ envctl {step}", flush=True)

@@ -6,12 +6,14 @@ import json
 from collections import deque
 from typing import Any
 
+from scheduler_core.asl import tracking
 from scheduler_core.asl.fragments import States
 from scheduler_core.asl.naming import StateNamer
 from scheduler_core.config.models import Composition, ParallelGroup, ResourceItem, Step
 from scheduler_core.resources import Action
 
 STATE_MACHINE_PREFIX = "envctl"
+DEFAULT_TABLE = "envctl"
 
 
 def state_machine_name(composition: str, action: Action) -> str:
@@ -25,33 +27,134 @@ def step_order(composition: Composition, action: Action) -> list[Step]:
     return steps if action is Action.START else steps[::-1]
 
 
-def build_state_machine(composition: Composition, action: Action) -> dict[str, Any]:
-    """Return the ASL document that drives every resource of ``composition`` to ``action``."""
+def build_state_machine(
+    composition: Composition, action: Action, *, table: str = DEFAULT_TABLE
+) -> dict[str, Any]:
+    """Return the ASL document that drives every resource of ``composition`` to ``action``.
+
+    Around the resource steps it records the composition's state in ``table``
+    (starting → running, stopping → stopped, or failed with the cause), and lets a
+    scheduled run be skipped once (``envctl skip``).
+    """
     namer = StateNamer()
-    begin = namer.claim(f"Begin {action.value} of {{}}", composition.name)
-    finish = namer.claim(f"{composition.name} {'started' if action is Action.START else 'stopped'}")
+    name, verb = composition.name, action.value
+    past, doing = ("started", "starting") if action is Action.START else ("stopped", "stopping")
+    names = {
+        key: namer.claim(template, name)
+        for key, template in {
+            "has_trigger": "Has {} a trigger?",
+            "begin": f"Begin {verb} of {{}}",
+            "begin_console": f"Begin console {verb} of {{}}",
+            "scheduled": f"Is this a scheduled {verb} of {{}}?",
+            "consume": f"Skip this scheduled {verb} of {{}}?",
+            "audit_skip": f"Audit skipped {verb} of {{}}",
+            "skipped": f"Skipped scheduled {verb} of {{}}",
+            "audit": f"Audit scheduled {verb} of {{}}",
+            "record_begin": f"Record {{}} {doing}",
+            "body": f"Run {verb} of {{}}",
+            "record_done": f"Record {{}} {past}",
+            "record_failed": "Record {} failed",
+            "failed": f"{verb.capitalize()} of {{}} failed",
+            "finish": f"{{}} {past}",
+        }.items()
+    }
+    steps_entry, steps = _chain(composition, action, namer)
+    states: States = {
+        names["has_trigger"]: {
+            "Type": "Choice",
+            "Comment": 'Executions carry {"trigger": cli|slack|webhook|schedule|window}.',
+            "Choices": [{"Variable": "$.trigger", "IsPresent": True, "Next": names["begin"]}],
+            "Default": names["begin_console"],
+        },
+        names["begin"]: _begin(name, verb, {"trigger.$": "$.trigger"}, names["scheduled"]),
+        names["begin_console"]: _begin(name, verb, {"trigger": "console"}, names["scheduled"]),
+        names["scheduled"]: {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.trigger", "StringEquals": "schedule", "Next": names["consume"]}
+            ],
+            "Default": names["record_begin"],
+        },
+        names["consume"]: tracking.consume_skip_flag(
+            table=table,
+            composition=name,
+            flag=f"skip_next_{verb}",
+            skipped=names["audit_skip"],
+            not_skipped=names["audit"],
+        ),
+        names["audit_skip"]: tracking.audit_scheduled_run(
+            table=table, composition=name, what=f"skipped {verb}", next_state=names["skipped"]
+        ),
+        names["skipped"]: {"Type": "Succeed"},
+        names["audit"]: tracking.audit_scheduled_run(
+            table=table, composition=name, what=verb, next_state=names["record_begin"]
+        ),
+        names["record_begin"]: tracking.record_state(
+            table=table, composition=name, state=doing, next_state=names["body"]
+        ),
+        names["body"]: {
+            "Type": "Parallel",
+            "Comment": "One branch: lets a single Catch record any failure of any step.",
+            "Branches": [
+                {"StartAt": steps_entry, "States": _in_execution_order(steps, steps_entry)}
+            ],
+            "ResultPath": None,
+            "Catch": [
+                {
+                    "ErrorEquals": ["States.ALL"],
+                    "ResultPath": "$.error",
+                    "Next": names["record_failed"],
+                }
+            ],
+            "Next": names["record_done"],
+        },
+        names["record_done"]: tracking.record_state(
+            table=table,
+            composition=name,
+            # Recorded states are the composition states of status: running / stopped.
+            state="running" if action is Action.START else "stopped",
+            next_state=names["finish"],
+        ),
+        names["record_failed"]: tracking.record_state(
+            table=table, composition=name, state="failed", next_state=names["failed"], failed=True
+        ),
+        names["failed"]: {
+            "Type": "Fail",
+            "ErrorPath": "$.error.Error",
+            "CausePath": "$.error.Cause",
+        },
+        names["finish"]: {"Type": "Succeed"},
+    }
+    return {
+        "Comment": (
+            f"envctl: {verb} composition {name} "
+            f"({len(composition.items())} resource(s)). Generated; do not edit."
+        ),
+        "StartAt": names["has_trigger"],
+        "States": _in_execution_order(states, names["has_trigger"]),
+    }
+
+
+def _begin(name: str, verb: str, trigger: dict[str, str], next_state: str) -> dict[str, Any]:
+    return {
+        "Type": "Pass",
+        "Comment": "Replace the input with a small, known document.",
+        "Parameters": {"composition": name, "action": verb, **trigger},
+        "Next": next_state,
+    }
+
+
+def _chain(composition: Composition, action: Action, namer: StateNamer) -> tuple[str, States]:
+    """The resource steps in order, the last one ending its branch."""
     states: States = {}
-    next_state = finish
+    next_state: str | None = None
     # Build back to front so every fragment knows the state that follows it.
     for step in reversed(step_order(composition, action)):
         entry, fragment = _step_states(step, action=action, next_state=next_state, namer=namer)
         states.update(fragment)
         next_state = entry
-    states[begin] = {
-        "Type": "Pass",
-        "Comment": "Replace the input with a small, known document.",
-        "Result": {"composition": composition.name, "action": action.value},
-        "Next": next_state,
-    }
-    states[finish] = {"Type": "Succeed"}
-    return {
-        "Comment": (
-            f"envctl: {action.value} composition {composition.name} "
-            f"({len(composition.items())} resource(s)). Generated; do not edit."
-        ),
-        "StartAt": begin,
-        "States": _in_execution_order(states, begin),
-    }
+    assert next_state is not None  # the loader guarantees at least one step
+    return next_state, states
 
 
 def _step_states(

@@ -10,6 +10,10 @@ from scheduler_core.resources import Action
 from scheduler_core.runtime import CompositionStatus, ExecutionResult, StepEvent
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def step_line(event: StepEvent, action: Action) -> str:
     past = PAST_TENSE[action.verb]
     if event.outcome == "waited":

@@ -1,33 +1,37 @@
-"""AWS cron expressions (EventBridge Scheduler dialect), validated with pyawscron."""
+"""AWS cron expressions (EventBridge Scheduler dialect): shape rules and validation."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
 
 from pyawscron import AWSCron
 
 FIELDS = ("minutes", "hours", "day-of-month", "month", "day-of-week", "year")
 
 
-def cron_problem(expression: str) -> str | None:
-    """Return why ``expression`` is not a valid AWS cron expression, or None.
-
-    pyawscron parses the fields but accepts five-field and both-days expressions
-    that EventBridge rejects, so the shape rules are checked here first.
-    """
-    if expression.strip().startswith("cron("):
-        return 'write the six fields without the "cron(...)" wrapper, e.g. "0 8 ? * MON-FRI *"'
-    fields = expression.split()
-    if len(fields) != len(FIELDS):
+def shape_problem(fields: str) -> str | None:
+    """The EventBridge rules pyawscron does not check: six fields, exactly one ``?`` day."""
+    parts = fields.split()
+    if len(parts) != len(FIELDS):
         return (
-            f"expected 6 fields ({' '.join(FIELDS)}), got {len(fields)}; "
+            f"expected 6 fields ({' '.join(FIELDS)}), got {len(parts)}; "
             'for example "0 8 ? * MON-FRI *"'
         )
-    day_of_month, day_of_week = fields[2], fields[4]
-    if (day_of_month == "?") == (day_of_week == "?"):
+    if (parts[2] == "?") == (parts[4] == "?"):
         return "exactly one of day-of-month and day-of-week must be ?"
+    return None
+
+
+def cron_problem(expression: str) -> str | None:
+    """Return why ``expression`` (six fields, no ``cron()``) is not valid AWS cron, or None."""
+    if expression.strip().startswith("cron("):
+        return 'write the six fields without the "cron(...)" wrapper, e.g. "0 8 ? * MON-FRI *"'
+    problem = shape_problem(expression)
+    if problem:
+        return problem
     try:
-        AWSCron(expression).occurrence(datetime(2026, 1, 1, tzinfo=UTC)).next()
+        cron = AWSCron(expression)
     except Exception as exc:  # pyawscron raises bare ValueError/IndexError/KeyError
         return f"a field is out of range or malformed ({exc})"
-    return None
+    # Imported here: the windows package itself builds on the config package.
+    from scheduler_core.windows.cron_time import evaluation_problem
+
+    return evaluation_problem(cron)

@@ -1,4 +1,8 @@
-"""Create or update a composition's two state machines (until `apply` exists)."""
+"""Create or update a composition's state machines and schedule group on demand.
+
+``start``/``stop`` work before the first ``apply`` (and after a config change) by
+making sure what they need exists; ``apply`` is still what manages everything.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,8 @@ from scheduler_core.asl.builder import build_state_machine, definition_json, sta
 from scheduler_core.aws import Aws
 from scheduler_core.config.models import Composition
 from scheduler_core.resources import Action
+from scheduler_core.schedules import COMPOSITION_TAG, MANAGED_TAG, group_name
 from scheduler_core.settings import Settings
-
-MANAGED_TAG = "envctl:managed"
-COMPOSITION_TAG = "envctl:composition"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -24,14 +26,24 @@ class StateMachineRef:
     changed: bool
 
 
-def state_machine_arn(aws: Aws, composition: str, action: Action) -> str:
-    name = state_machine_name(composition, action)
+def state_machine_arn(aws: Aws, composition: str, action: Action | str) -> str:
+    name = (
+        state_machine_name(composition, action)
+        if isinstance(action, Action)
+        else f"envctl-{composition}-{action}"
+    )
     return f"arn:{aws.partition}:states:{aws.region}:{aws.account_id}:stateMachine:{name}"
 
 
 def role_arn(aws: Aws, settings: Settings) -> str:
     return settings.state_machine_role_arn or (
         f"arn:{aws.partition}:iam::{aws.account_id}:role/envctl-state-machine"
+    )
+
+
+def scheduler_role_arn(aws: Aws, settings: Settings) -> str:
+    return settings.scheduler_role_arn or (
+        f"arn:{aws.partition}:iam::{aws.account_id}:role/envctl-scheduler"
     )
 
 
@@ -42,7 +54,7 @@ def ensure_state_machine(
     sfn = aws.client("stepfunctions")
     arn = state_machine_arn(aws, composition.name, action)
     name = state_machine_name(composition.name, action)
-    definition = build_state_machine(composition, action)
+    definition = build_state_machine(composition, action, table=settings.table_name)
     try:
         current = sfn.describe_state_machine(stateMachineArn=arn)
     except ClientError as exc:
@@ -65,3 +77,22 @@ def ensure_state_machine(
         stateMachineArn=arn, definition=definition_json(definition), roleArn=role_arn(aws, settings)
     )
     return StateMachineRef(name=name, arn=arn, changed=True)
+
+
+def ensure_schedule_group(aws: Aws, composition: str) -> str:
+    """Create the composition's schedule group if it is missing; returns its name."""
+    scheduler = aws.client("scheduler")
+    group = group_name(composition)
+    try:
+        scheduler.get_schedule_group(Name=group)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+        scheduler.create_schedule_group(
+            Name=group,
+            Tags=[
+                {"Key": MANAGED_TAG, "Value": "true"},
+                {"Key": COMPOSITION_TAG, "Value": composition},
+            ],
+        )
+    return group

@@ -45,7 +45,8 @@ def called_actions(aws: Aws, execution_arn: str) -> list[str]:
     for page in pages.paginate(executionArn=execution_arn):
         for event in page["events"]:
             details = event.get("taskScheduledEventDetails")
-            if details:
+            # Only the resource calls: the DynamoDB state records are not "actions".
+            if details and details["resourceType"].startswith("aws-sdk:"):
                 service = details["resourceType"].removeprefix("aws-sdk:")
                 calls.append(f"{service}:{details['resource']}")
     return calls

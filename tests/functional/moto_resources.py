@@ -20,6 +20,16 @@ class Created:
     read: Any  # () -> str: a word that names the state ("running"/"stopped"/...)
 
 
+_IMAGES: dict[str, str] = {}
+
+
+def image_id(em: Emulator) -> str:
+    """An AMI id; listing every AMI takes seconds in moto, so once per emulator."""
+    if em.endpoint_url not in _IMAGES:
+        _IMAGES[em.endpoint_url] = em.client("ec2").describe_images()["Images"][0]["ImageId"]
+    return _IMAGES[em.endpoint_url]
+
+
 def rds_cluster(em: Emulator, name: str) -> Created:
     rds = em.client("rds")
     rds.create_db_cluster(
@@ -71,7 +81,7 @@ def redshift_cluster(em: Emulator, name: str) -> Created:
 
 def ec2_instance(em: Emulator, name: str) -> Created:
     ec2 = em.client("ec2")
-    image = ec2.describe_images()["Images"][0]["ImageId"]
+    image = image_id(em)
     instance_id = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0][
         "InstanceId"
     ]
@@ -104,7 +114,7 @@ def ecs_service(em: Emulator, name: str, *, desired: int = 2) -> Created:
 
 def auto_scaling_group(em: Emulator, name: str, *, desired: int = 2) -> Created:
     ec2 = em.client("ec2")
-    image = ec2.describe_images()["Images"][0]["ImageId"]
+    image = image_id(em)
     ec2.create_launch_template(
         LaunchTemplateName=name, LaunchTemplateData={"ImageId": image, "InstanceType": "t3.micro"}
     )

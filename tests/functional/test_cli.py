@@ -136,8 +136,10 @@ def test_render_prints_the_state_machine(
     assert main(["render", "staging", "--action", "stop", "-c", config]) == 0
 
     document = json.loads(capsys.readouterr().out)
-    assert document["StartAt"] == "Begin stop of staging"
-    assert "Stop rds_cluster db" in document["States"]
+    assert document["StartAt"] in document["States"]
+    assert "Begin stop of staging" in document["States"]
+    body = document["States"]["Run stop of staging"]["Branches"][0]["States"]
+    assert "Stop rds_cluster db" in body
 
 
 def test_console_script_honours_aws_endpoint_url(

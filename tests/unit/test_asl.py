@@ -1,8 +1,13 @@
-"""Generated state machines: order, names, structure, SDK calls, readiness loop.
+"""Generated state machines: order, names, structure, SDK calls, readiness loop, tracking.
 
 The oracles here are independent of how the builder names or orders states: the
 structural validator checks the ASL graph rules, and the execution order of resources
 is read from the graph itself (a state that can reach another runs before it).
+
+A machine has two levels. The top level records the composition's state in the envctl
+table (optimized DynamoDB integrations), lets a scheduled run be skipped once, and
+runs the body: one Parallel state, ``Run <action> of <composition>``, whose single
+branch holds the resource steps (aws-sdk integrations only).
 """
 
 from __future__ import annotations
@@ -20,15 +25,20 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scheduler_core.asl.builder import build_state_machine
+from scheduler_core.asl.builder import DEFAULT_TABLE, build_state_machine
 from scheduler_core.config import Composition, parse_config
 from scheduler_core.resources import REGISTRY, Action
+from scheduler_core.runtime.store import Store
 
 GOLDEN = Path(__file__).parent / "golden"
 MAX_STATE_NAME = 80
 SDK_ARN = re.compile(
     r"^arn:aws:states:::aws-sdk:(?P<service>[a-z0-9]+):(?P<action>[a-z][A-Za-z0-9]*)$"
 )
+DYNAMODB_ARN = re.compile(r"^arn:aws:states:::dynamodb:(?P<action>updateItem|putItem)$")
+UPDATE_ITEM = "arn:aws:states:::dynamodb:updateItem"
+PUT_ITEM = "arn:aws:states:::dynamodb:putItem"
+BODY_NAME = re.compile(r"^Run (?:start|stop) of .+$")
 POLLED_KINDS = sorted(kind for kind in REGISTRY if kind != "wait")
 
 Document = dict[str, Any]
@@ -217,7 +227,16 @@ def scopes(scope: dict[str, Any]) -> Iterator[dict[str, Any]]:
             yield from scopes(branch)
 
 
-def check_state_shape(name: str, state: dict[str, Any]) -> None:
+def steps_scope(document: Document) -> dict[str, Any]:
+    """The branch of the body (``Run <action> of <name>``): the resource steps."""
+    [body] = [name for name in document["States"] if BODY_NAME.match(name)]
+    state = document["States"][body]
+    assert state["Type"] == "Parallel", body
+    [branch] = state["Branches"]
+    return branch
+
+
+def check_state_shape(name: str, state: dict[str, Any], tasks: re.Pattern[str]) -> None:
     kind = state["Type"]
     if kind in {"Succeed", "Fail"}:
         assert "Next" not in state and "End" not in state, name
@@ -229,14 +248,15 @@ def check_state_shape(name: str, state: dict[str, Any]) -> None:
     if kind == "Parallel":
         assert state["Branches"], name
     if kind == "Task":
-        assert SDK_ARN.match(state["Resource"]), state["Resource"]
+        assert tasks.match(state["Resource"]), (name, state["Resource"])
 
 
-def check_scope(scope: dict[str, Any]) -> None:
+def check_scope(scope: dict[str, Any], tasks: re.Pattern[str]) -> None:
+    """ASL graph rules for one scope; its Task states must use ``tasks`` integrations."""
     states: States = scope["States"]
     assert scope["StartAt"] in states
     for name, state in states.items():
-        check_state_shape(name, state)
+        check_state_shape(name, state, tasks)
         for target in successors(state):
             assert target in states, f"{name!r} -> {target!r} is not in the same scope"
         assert bool(successors(state)) != is_terminal(state), name
@@ -262,9 +282,16 @@ def state_names(document: Document) -> list[str]:
 
 
 def validate_structure(document: Document) -> None:
-    """Every rule of ASL that the builder must respect, checked on the whole document."""
-    for scope in scopes(document):
-        check_scope(scope)
+    """Every rule of ASL that the builder must respect, checked on the whole document.
+
+    The top level only talks to DynamoDB; the body branch and the branches nested in
+    it only make aws-sdk calls. Every scope of the document is one of these.
+    """
+    check_scope(document, tasks=DYNAMODB_ARN)
+    body_scopes = list(scopes(steps_scope(document)))
+    for scope in body_scopes:
+        check_scope(scope, tasks=SDK_ARN)
+    assert len(list(scopes(document))) == 1 + len(body_scopes), "a branch outside the body"
     names = state_names(document)
     assert len(names) == len(set(names)), "state names repeat across scopes"
     too_long = [name for name in names if not 1 <= len(name) <= MAX_STATE_NAME]
@@ -313,7 +340,8 @@ def resource_order(scope: dict[str, Any]) -> list[StepSignature]:
 
 
 def task_states(document: Document) -> Iterator[tuple[str, dict[str, Any]]]:
-    for scope in scopes(document):
+    """The Task states of the resource steps, in the body branch and the branches in it."""
+    for scope in scopes(steps_scope(document)):
         for name, state in scope["States"].items():
             if state["Type"] == "Task":
                 yield name, state
@@ -339,6 +367,222 @@ def json_kinds(value: Any) -> Any:
     if isinstance(value, int | float):
         return "number"
     return type(value).__name__
+
+
+# --- the top level: tracking around the body --------------------------------------------------
+
+DYNAMODB_PARAMETERS = {
+    "TableName",
+    "Key",
+    "Item",
+    "UpdateExpression",
+    "ConditionExpression",
+    "ExpressionAttributeNames",
+    "ExpressionAttributeValues",
+}
+
+
+def top_names(action: Action, name: str = "env") -> dict[str, str]:
+    """The top-level states by role, as the builder names them."""
+    verb = action.value
+    doing, done = ("starting", "started") if action is Action.START else ("stopping", "stopped")
+    return {
+        "has_trigger": f"Has {name} a trigger?",
+        "begin": f"Begin {verb} of {name}",
+        "begin_console": f"Begin console {verb} of {name}",
+        "scheduled": f"Is this a scheduled {verb} of {name}?",
+        "consume": f"Skip this scheduled {verb} of {name}?",
+        "audit_skip": f"Audit skipped {verb} of {name}",
+        "skipped": f"Skipped scheduled {verb} of {name}",
+        "audit": f"Audit scheduled {verb} of {name}",
+        "record_begin": f"Record {name} {doing}",
+        "body": f"Run {verb} of {name}",
+        "record_done": f"Record {name} {done}",
+        "record_failed": f"Record {name} failed",
+        "failed": f"{verb.capitalize()} of {name} failed",
+        "finish": f"{name} {done}",
+    }
+
+
+def expected_top_level_graph(action: Action, name: str = "env") -> dict[str, tuple[str, list[str]]]:
+    """Every top-level state: its type and the states it can go to (Next, Choices, Catch)."""
+    n = top_names(action, name)
+    edges = {
+        "has_trigger": ("Choice", ["begin", "begin_console"]),
+        "begin": ("Pass", ["scheduled"]),
+        "begin_console": ("Pass", ["scheduled"]),
+        "scheduled": ("Choice", ["consume", "record_begin"]),
+        "consume": ("Task", ["audit_skip", "audit"]),
+        "audit_skip": ("Task", ["skipped"]),
+        "skipped": ("Succeed", []),
+        "audit": ("Task", ["record_begin"]),
+        "record_begin": ("Task", ["body"]),
+        "body": ("Parallel", ["record_done", "record_failed"]),
+        "record_done": ("Task", ["finish"]),
+        # Next and Catch both go to the Fail state: recording must not hide the error.
+        "record_failed": ("Task", ["failed", "failed"]),
+        "failed": ("Fail", []),
+        "finish": ("Succeed", []),
+    }
+    return {
+        n[role]: (kind, sorted(n[t] for t in targets)) for role, (kind, targets) in edges.items()
+    }
+
+
+def top_level_graph(document: Document) -> dict[str, tuple[str, list[str]]]:
+    return {
+        name: (state["Type"], sorted(successors(state)))
+        for name, state in document["States"].items()
+    }
+
+
+def tracking_tasks(action: Action) -> dict[str, str]:
+    """The top-level Task states and their optimized DynamoDB integration."""
+    n = top_names(action)
+    return {
+        n["consume"]: UPDATE_ITEM,
+        n["audit_skip"]: PUT_ITEM,
+        n["audit"]: PUT_ITEM,
+        n["record_begin"]: UPDATE_ITEM,
+        n["record_done"]: UPDATE_ITEM,
+        n["record_failed"]: UPDATE_ITEM,
+    }
+
+
+def top_level_tasks(document: Document) -> dict[str, str]:
+    return {
+        name: state["Resource"]
+        for name, state in document["States"].items()
+        if state["Type"] == "Task"
+    }
+
+
+def update_effect(parameters: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """(attributes SET with their values, attributes REMOVEd) by an UpdateItem.
+
+    DynamoDB rejects placeholders that are defined but unused, and reserved words
+    (``state``, ``error``...) used bare, so every attribute must go through ``#name``
+    and every placeholder must be used.
+    """
+    names: dict[str, str] = parameters.get("ExpressionAttributeNames", {})
+    values: dict[str, Any] = parameters.get("ExpressionAttributeValues", {})
+    expressions = [parameters["UpdateExpression"], parameters.get("ConditionExpression", "")]
+    for expression in expressions:
+        bare = re.sub(r"[#:]\w+|\bSET\b|\bREMOVE\b|[=,]", "", expression)
+        assert not bare.strip(), f"bare words in {expression!r}"
+    assert set(re.findall(r"#\w+", " ".join(expressions))) == set(names)
+    assert set(re.findall(r":\w+", " ".join(expressions))) == set(values)
+    clauses = dict(re.findall(r"\b(SET|REMOVE)\s+(.*?)(?=\s+(?:SET|REMOVE)\b|$)", expressions[0]))
+    assigned = {}
+    for assignment in clauses.get("SET", "").split(",") if "SET" in clauses else []:
+        left, right = (part.strip() for part in assignment.split("="))
+        assigned[names[left]] = values[right]
+    removed = {names[part.strip()] for part in clauses.get("REMOVE", "").split(",") if part.strip()}
+    return assigned, removed
+
+
+# A small interpreter of the top level: enough to follow one execution through the
+# Choice, Pass, Task and Parallel states there, with the outcome of each Task (and of
+# the body) given by the test. Every JSONPath a state reads must exist at that point.
+
+MISSING = object()
+
+
+def lookup(data: Any, path: str) -> Any:
+    assert path.startswith("$."), path
+    for part in path[2:].split("."):
+        if not isinstance(data, dict) or part not in data:
+            return MISSING
+        data = data[part]
+    return data
+
+
+def read(data: Any, path: str) -> Any:
+    value = lookup(data, path)
+    assert value is not MISSING, f"{path} is not in {data}"
+    return value
+
+
+def apply_template(template: Any, data: Any) -> Any:
+    """Parameters applied to the state's input: ``key.$`` paths are read from it."""
+    if isinstance(template, list):
+        return [apply_template(value, data) for value in template]
+    if not isinstance(template, dict):
+        return template
+    result = {}
+    for key, value in template.items():
+        if not key.endswith(".$"):
+            result[key] = apply_template(value, data)
+        elif value.startswith(("$$.", "States.")):
+            result[key[:-2]] = f"<{value}>"  # the context object or an intrinsic function
+        else:
+            result[key[:-2]] = read(data, value)
+    return result
+
+
+def rule_matches(rule: dict[str, Any], data: Any) -> bool:
+    value = lookup(data, rule["Variable"])
+    if "IsPresent" in rule:
+        return (value is not MISSING) == rule["IsPresent"]
+    # Step Functions fails the execution when a compared path is missing.
+    assert value is not MISSING, f"{rule['Variable']} is compared but not in {data}"
+    assert set(rule) == {"Variable", "StringEquals", "Next"}, rule
+    return bool(value == rule["StringEquals"])
+
+
+def run_top_level(
+    document: Document, execution_input: dict[str, Any], errors: dict[str, dict[str, str]]
+) -> tuple[list[str], tuple[Any, ...]]:
+    """The top-level states one execution visits, and how it ends.
+
+    ``errors`` maps a Task or Parallel state to the error it raises; the others succeed.
+    Ends in ("succeeded", output), ("failed", error, cause) or ("uncaught", error).
+    """
+    states = document["States"]
+    name, data, visited = document["StartAt"], execution_input, []
+    while len(visited) < 50:
+        visited.append(name)
+        state = states[name]
+        kind = state["Type"]
+        if kind == "Succeed":
+            return visited, ("succeeded", data)
+        if kind == "Fail":
+            return visited, (
+                "failed",
+                read(data, state["ErrorPath"]),
+                read(data, state["CausePath"]),
+            )
+        if kind == "Choice":
+            matching = [rule["Next"] for rule in state["Choices"] if rule_matches(rule, data)]
+            name = matching[0] if matching else state["Default"]
+            continue
+        if kind == "Pass":
+            data = apply_template(state["Parameters"], data)
+            name = state["Next"]
+            continue
+        assert kind in {"Task", "Parallel"}, kind
+        if kind == "Task":
+            apply_template(state["Parameters"], data)
+        error = errors.get(name)
+        if error is None:
+            assert state["ResultPath"] is None, f"{name} replaces the document"
+            name = state["Next"]
+            continue
+        catcher = next(
+            (
+                catch
+                for catch in state.get("Catch", [])
+                if error["Error"] in catch["ErrorEquals"] or "States.ALL" in catch["ErrorEquals"]
+            ),
+            None,
+        )
+        if catcher is None:
+            return visited, ("uncaught", error)
+        if catcher["ResultPath"] is not None:
+            assert catcher["ResultPath"].count(".") == 1, catcher["ResultPath"]
+            data = {**data, catcher["ResultPath"][2:]: error}
+        name = catcher["Next"]
+    raise AssertionError(f"no end after {visited}")
 
 
 # --- order of steps --------------------------------------------------------------------------
@@ -367,20 +611,24 @@ WORKERS = 'autoscaling:describeAutoScalingGroups {"AutoScalingGroupNames": ["sho
 def test_start_runs_steps_in_listed_order() -> None:
     document = build_state_machine(composition_of(THREE_STEPS), Action.START)
 
-    assert resource_order(document) == [DB, "wait 30", tuple(sorted([API, WORKERS]))]
+    assert resource_order(steps_scope(document)) == [
+        DB,
+        "wait 30",
+        tuple(sorted([API, WORKERS])),
+    ]
 
 
 def test_stop_runs_parallel_group_before_earlier_steps() -> None:
     document = build_state_machine(composition_of(THREE_STEPS), Action.STOP)
 
-    assert resource_order(document) == [tuple(sorted([API, WORKERS])), "wait 30", DB]
+    assert resource_order(steps_scope(document)) == [tuple(sorted([API, WORKERS])), "wait 30", DB]
 
 
 def test_stop_order_is_exact_reverse_of_start_order() -> None:
     composition = composition_of(THREE_STEPS)
 
-    start = resource_order(build_state_machine(composition, Action.START))
-    stop = resource_order(build_state_machine(composition, Action.STOP))
+    start = resource_order(steps_scope(build_state_machine(composition, Action.START)))
+    stop = resource_order(steps_scope(build_state_machine(composition, Action.STOP)))
 
     assert stop == start[::-1]
 
@@ -389,10 +637,41 @@ def test_stop_order_is_exact_reverse_of_start_order() -> None:
 def test_parallel_group_becomes_one_parallel_state_with_a_branch_per_item(action: Action) -> None:
     document = build_state_machine(composition_of(THREE_STEPS), action)
 
-    parallels = [state for state in document["States"].values() if state["Type"] == "Parallel"]
+    steps = steps_scope(document)["States"]
+    parallels = [state for state in steps.values() if state["Type"] == "Parallel"]
     assert len(parallels) == 1
     branch_orders = [resource_order(branch) for branch in parallels[0]["Branches"]]
     assert branch_orders == [[API], [WORKERS]]
+    # Besides it, the only Parallel state anywhere is the body, at the top level.
+    top = [name for name, state in document["States"].items() if state["Type"] == "Parallel"]
+    assert top == [f"Run {action.value} of env"]
+    nested = [
+        state
+        for scope in scopes(steps_scope(document))
+        for state in scope["States"].values()
+        if state["Type"] == "Parallel"
+    ]
+    assert nested == parallels
+
+
+@pytest.mark.parametrize(
+    ("action", "last", "kind"),
+    [
+        (Action.START, "Start in parallel: ", "Parallel"),
+        (Action.STOP, "Done rds_cluster staging-db", "Pass"),
+    ],
+)
+def test_last_resource_step_ends_the_body_branch(action: Action, last: str, kind: str) -> None:
+    document = build_state_machine(composition_of(THREE_STEPS), action)
+
+    steps = steps_scope(document)["States"]
+    ends = [name for name, state in steps.items() if state.get("End") is True]
+    assert len(ends) == 1
+    assert ends[0].startswith(last)
+    assert steps[ends[0]]["Type"] == kind
+    # Nothing else leaves the branch: every other way out is a resource's Fail state.
+    others = [name for name, state in steps.items() if not successors(state)]
+    assert all(steps[name]["Type"] == "Fail" for name in others if name not in ends)
 
 
 # --- state names ---------------------------------------------------------------------------
@@ -500,7 +779,7 @@ def test_numbers_written_as_strings_arrive_as_json_numbers(kind: str, action: Ac
 def test_describe_call_uses_step_functions_casing(kind: str) -> None:
     document = machine_for(kind, Action.START)
 
-    assert resource_order(document) == [describe_signature(kind, SAMPLE_PARAMS[kind])]
+    assert resource_order(steps_scope(document)) == [describe_signature(kind, SAMPLE_PARAMS[kind])]
 
 
 @pytest.mark.parametrize("action", list(Action))
@@ -517,15 +796,27 @@ def test_every_task_is_an_aws_sdk_integration_with_pascal_case_parameters(
             for inner in value:
                 yield from keys(inner)
 
-    for name, task in task_states(machine_for(kind, action)):
+    document = machine_for(kind, action)
+
+    resource_tasks = list(task_states(document))
+    assert resource_tasks or kind == "wait"
+    for name, task in resource_tasks:
         assert SDK_ARN.match(task["Resource"]), name
         assert all(key[0].isupper() for key in keys(task["Parameters"])), task["Parameters"]
+    # The only other tasks are the tracking ones at the top level, all DynamoDB.
+    assert top_level_tasks(document) == tracking_tasks(action)
+    assert len(list(scopes(document))) == 1 + len(list(scopes(steps_scope(document))))
+    for name, task in document["States"].items():
+        if task["Type"] == "Task":
+            assert set(task["Parameters"]) <= DYNAMODB_PARAMETERS, name
 
 
 def test_wait_seconds_written_as_string_arrive_as_a_json_number() -> None:
     document = build_state_machine(composition_of([item("wait")]), Action.START)
 
-    [wait] = [state for state in document["States"].values() if state["Type"] == "Wait"]
+    [wait] = [
+        state for state in steps_scope(document)["States"].values() if state["Type"] == "Wait"
+    ]
     assert wait["Seconds"] == 30
     assert type(wait["Seconds"]) is int
 
@@ -534,7 +825,7 @@ def test_wait_seconds_written_as_string_arrive_as_a_json_number() -> None:
 
 
 def polling_wait(document: Document) -> tuple[str, dict[str, Any]]:
-    states = document["States"]
+    states = steps_scope(document)["States"]
     [found] = [
         (name, state)
         for name, state in states.items()
@@ -546,7 +837,7 @@ def polling_wait(document: Document) -> tuple[str, dict[str, Any]]:
 def attempt_bounds(document: Document) -> list[int]:
     return [
         choice["NumericGreaterThanEquals"]
-        for state in document["States"].values()
+        for state in steps_scope(document)["States"].values()
         if state["Type"] == "Choice"
         for choice in state["Choices"]
         if choice.get("Variable") == "$.attempts.count" and "NumericGreaterThanEquals" in choice
@@ -566,7 +857,7 @@ def test_readiness_loop_waits_at_least_the_ready_timeout(timeout: int) -> None:
 @pytest.mark.parametrize("kind", POLLED_KINDS)
 def test_readiness_loop_returns_from_wait_to_the_describe_call(kind: str) -> None:
     document = machine_for(kind, Action.START)
-    states = document["States"]
+    states = steps_scope(document)["States"]
 
     name, _ = polling_wait(document)
 
@@ -582,7 +873,8 @@ def test_readiness_loop_returns_from_wait_to_the_describe_call(kind: str) -> Non
 def test_fail_states_name_the_resource_in_their_cause(kind: str, action: Action) -> None:
     document = machine_for(kind, action)
 
-    fails = [state for state in document["States"].values() if state["Type"] == "Fail"]
+    steps = steps_scope(document)["States"]
+    fails = [state for state in steps.values() if state["Type"] == "Fail"]
     assert fails
     for state in fails:
         assert SAMPLE_LABELS[kind] in state.get("CausePath", state.get("Cause", "")), state
@@ -593,7 +885,7 @@ def test_timeout_cause_states_the_timeout() -> None:
 
     causes = [
         state["CausePath"]
-        for state in document["States"].values()
+        for state in steps_scope(document)["States"].values()
         if state["Type"] == "Fail" and state.get("Error") == "envctl.ResourceNotReady"
     ]
     assert causes == [
@@ -608,18 +900,25 @@ def test_fail_cause_escapes_quotes_and_braces_in_the_resource_id() -> None:
         composition_of([{"type": "rds_instance", "params": {"id": "it's{x}"}}]), Action.START
     )
 
-    plain = {s["Error"]: s["CausePath"] for s in document["States"].values() if "CausePath" in s}
-    escaped = {s["Error"]: s["CausePath"] for s in odd["States"].values() if "CausePath" in s}
+    plain = {
+        s["Error"]: s["CausePath"]
+        for s in steps_scope(document)["States"].values()
+        if "CausePath" in s
+    }
+    escaped = {
+        s["Error"]: s["CausePath"] for s in steps_scope(odd)["States"].values() if "CausePath" in s
+    }
+    assert plain
     assert escaped == {
         error: cause.replace("db1", "it\\'s\\{x\\}") for error, cause in plain.items()
     }
 
 
 def done_state_of_single_resource(document: Document) -> str:
-    """The state that hands over to the final Succeed state."""
-    states = document["States"]
-    [finish] = [name for name, state in states.items() if state["Type"] == "Succeed"]
-    [done] = [name for name, state in states.items() if state.get("Next") == finish]
+    """The state that ends the body branch: the resource's "Done" Pass state."""
+    states = steps_scope(document)["States"]
+    [done] = [name for name, state in states.items() if state.get("End") is True]
+    assert states[done]["Type"] == "Pass"
     return done
 
 
@@ -644,9 +943,333 @@ def test_with_wait_until_ready_the_action_goes_back_to_describing(
 
     _, task = action_task(document)
 
-    after = document["States"][task["Next"]]
+    after = steps_scope(document)["States"][task["Next"]]
     assert after["Type"] == "Task"
     assert ":describe" in after["Resource"]
+
+
+# --- tracking around the resource steps ---------------------------------------------------------
+
+ONE_DB = [{"type": "rds_instance", "params": {"id": "db1"}}]
+STATES_DONE = {Action.START: ("starting", "running"), Action.STOP: ("stopping", "stopped")}
+RESOURCE_ERROR = {
+    "Error": "envctl.ResourceNotReady",
+    "Cause": "rds_instance db1 was not started within 1800 s; last observed: {}",
+}
+
+
+def tracked_machine(action: Action, table: str = "my-table") -> Document:
+    return build_state_machine(composition_of(ONE_DB), action, table=table)
+
+
+@pytest.mark.parametrize("action", list(Action))
+def test_top_level_is_the_tracking_graph_around_one_body(action: Action) -> None:
+    document = build_state_machine(composition_of(THREE_STEPS), action)
+
+    assert document["StartAt"] == "Has env a trigger?"
+    assert top_level_graph(document) == expected_top_level_graph(action)
+
+
+@pytest.mark.parametrize("action", list(Action))
+def test_body_runs_the_resource_steps_in_one_branch_and_catches_every_error(
+    action: Action,
+) -> None:
+    n = top_names(action)
+    document = build_state_machine(composition_of(THREE_STEPS), action)
+
+    body = document["States"][n["body"]]
+
+    assert body["Type"] == "Parallel"
+    assert len(body["Branches"]) == 1
+    assert body["Branches"][0] is steps_scope(document)
+    assert body["ResultPath"] is None  # keeps {composition, action, trigger} for the records
+    assert body["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": n["record_failed"]}
+    ]
+    assert body["Next"] == n["record_done"]
+    assert "Retry" not in body  # retrying would run every step again
+
+
+@pytest.mark.parametrize("action", list(Action))
+def test_trigger_choice_keeps_the_trigger_or_names_the_console(action: Action) -> None:
+    n = top_names(action)
+    states = tracked_machine(action)["States"]
+
+    assert states[n["has_trigger"]]["Choices"] == [
+        {"Variable": "$.trigger", "IsPresent": True, "Next": n["begin"]}
+    ]
+    assert states[n["has_trigger"]]["Default"] == n["begin_console"]
+    known = {"composition": "env", "action": action.value}
+    assert states[n["begin"]]["Parameters"] == {**known, "trigger.$": "$.trigger"}
+    assert states[n["begin_console"]]["Parameters"] == {**known, "trigger": "console"}
+
+
+@pytest.mark.parametrize("trigger", ["cli", "slack", "webhook", "window", "auto-stop"])
+@pytest.mark.parametrize("action", list(Action))
+def test_run_not_from_the_schedule_records_its_state_around_the_body(
+    action: Action, trigger: str
+) -> None:
+    n = top_names(action)
+
+    visited, end = run_top_level(
+        tracked_machine(action), {"trigger": trigger, "requested_by": "ann"}, errors={}
+    )
+
+    assert visited == [
+        n["has_trigger"],
+        n["begin"],
+        n["scheduled"],
+        n["record_begin"],
+        n["body"],
+        n["record_done"],
+        n["finish"],
+    ]
+    assert end == ("succeeded", {"composition": "env", "action": action.value, "trigger": trigger})
+
+
+@pytest.mark.parametrize("action", list(Action))
+def test_run_without_a_trigger_is_recorded_as_a_console_run(action: Action) -> None:
+    n = top_names(action)
+
+    visited, end = run_top_level(tracked_machine(action), {"Comment": "Insert your JSON"}, {})
+
+    assert visited[:3] == [n["has_trigger"], n["begin_console"], n["scheduled"]]
+    assert visited[3:] == [n["record_begin"], n["body"], n["record_done"], n["finish"]]
+    assert end == (
+        "succeeded",
+        {"composition": "env", "action": action.value, "trigger": "console"},
+    )
+
+
+@pytest.mark.parametrize("action", list(Action))
+def test_scheduled_run_with_the_skip_flag_set_is_audited_and_skipped(action: Action) -> None:
+    n = top_names(action)
+
+    visited, end = run_top_level(tracked_machine(action), {"trigger": "schedule"}, errors={})
+
+    assert visited == [
+        n["has_trigger"],
+        n["begin"],
+        n["scheduled"],
+        n["consume"],
+        n["audit_skip"],
+        n["skipped"],
+    ]
+    assert end[0] == "succeeded"
+
+
+@pytest.mark.parametrize("action", list(Action))
+def test_scheduled_run_without_the_skip_flag_is_audited_and_runs(action: Action) -> None:
+    n = top_names(action)
+    unset = {"Error": "DynamoDB.ConditionalCheckFailedException", "Cause": "condition failed"}
+
+    visited, end = run_top_level(
+        tracked_machine(action), {"trigger": "schedule"}, errors={n["consume"]: unset}
+    )
+
+    assert visited == [
+        n["has_trigger"],
+        n["begin"],
+        n["scheduled"],
+        n["consume"],
+        n["audit"],
+        n["record_begin"],
+        n["body"],
+        n["record_done"],
+        n["finish"],
+    ]
+    assert end == (
+        "succeeded",
+        {"composition": "env", "action": action.value, "trigger": "schedule"},
+    )
+
+
+@pytest.mark.parametrize("action", list(Action))
+def test_skip_flag_is_consumed_only_when_set_and_only_for_this_action(action: Action) -> None:
+    n = top_names(action)
+    flag = f"skip_next_{action.value}"
+
+    consume = tracked_machine(action)["States"][n["consume"]]
+
+    assert consume["Resource"] == UPDATE_ITEM
+    assert consume["Parameters"] == {
+        "TableName": "my-table",
+        "Key": {"pk": {"S": "composition#env"}, "sk": {"S": "override"}},
+        "UpdateExpression": "REMOVE #flag",
+        "ConditionExpression": "#flag = :yes",
+        "ExpressionAttributeNames": {"#flag": flag},
+        "ExpressionAttributeValues": {":yes": {"BOOL": True}},
+    }
+    assert update_effect(consume["Parameters"]) == ({}, {flag})
+    assert consume["ResultPath"] is None
+    assert consume["Catch"] == [
+        {
+            "ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"],
+            "ResultPath": None,
+            "Next": n["audit"],
+        }
+    ]
+    assert consume["Next"] == n["audit_skip"]
+
+
+class _RecordingDynamoDB:
+    def __init__(self) -> None:
+        self.updates: list[dict[str, Any]] = []
+
+    def update_item(self, **request: Any) -> None:
+        self.updates.append(request)
+
+
+class _FakeAws:
+    def __init__(self, dynamodb: _RecordingDynamoDB) -> None:
+        self.dynamodb = dynamodb
+
+    def client(self, service: str) -> _RecordingDynamoDB:
+        assert service == "dynamodb"
+        return self.dynamodb
+
+
+@pytest.mark.parametrize("action", list(Action))
+def test_skip_flag_consumed_is_the_one_envctl_skip_sets(action: Action) -> None:
+    dynamodb = _RecordingDynamoDB()
+    Store(_FakeAws(dynamodb), "my-table").set_skip("env", action.value)  # type: ignore[arg-type]
+    [request] = dynamodb.updates
+
+    consume = tracked_machine(action)["States"][top_names(action)["consume"]]["Parameters"]
+
+    assert (request["TableName"], request["Key"]) == (consume["TableName"], consume["Key"])
+    [(flag, value)] = re.findall(r"^SET (\w+) = (:\w+)$", request["UpdateExpression"])
+    assert consume["ExpressionAttributeNames"]["#flag"] == flag
+    assert (
+        request["ExpressionAttributeValues"][value] == consume["ExpressionAttributeValues"][":yes"]
+    )
+
+
+@pytest.mark.parametrize("action", list(Action))
+def test_scheduled_runs_are_audited_with_what_happened(action: Action) -> None:
+    n = top_names(action)
+    states = tracked_machine(action)["States"]
+
+    for name, what in [(n["audit"], action.value), (n["audit_skip"], f"skipped {action.value}")]:
+        assert states[name]["Resource"] == PUT_ITEM
+        item = states[name]["Parameters"]["Item"]
+        assert item["pk"] == {"S": "audit#env"}
+        assert item["what"] == {"S": what}
+        assert item["who"] == item["via"] == {"S": "schedule"}
+        assert item["at"] == {"S.$": "$$.State.EnteredTime"}
+        # Two audit entries of one composition never share a sort key.
+        assert "$$.Execution.Name" in item["sk"]["S.$"]
+        assert states[name]["ResultPath"] is None
+
+
+@pytest.mark.parametrize("action", list(Action))
+def test_record_states_write_doing_then_done_and_clear_an_earlier_error(action: Action) -> None:
+    n = top_names(action)
+    states = tracked_machine(action)["States"]
+
+    for name, value in zip([n["record_begin"], n["record_done"]], STATES_DONE[action], strict=True):
+        parameters = states[name]["Parameters"]
+        assert states[name]["Resource"] == UPDATE_ITEM
+        assert parameters["Key"] == {"pk": {"S": "composition#env"}, "sk": {"S": "state"}}
+        assert update_effect(parameters) == (
+            {
+                "state": {"S": value},
+                "execution": {"S.$": "$$.Execution.Id"},
+                "trigger": {"S.$": "$.trigger"},
+                "updated_at": {"S.$": "$$.State.EnteredTime"},
+            },
+            {"error", "cause"},
+        )
+        assert "ConditionExpression" not in parameters
+        assert states[name]["ResultPath"] is None
+
+
+@pytest.mark.parametrize("action", list(Action))
+def test_failure_is_recorded_with_error_and_cause_then_fails_with_them(action: Action) -> None:
+    n = top_names(action)
+    document = tracked_machine(action)
+    record = document["States"][n["record_failed"]]
+
+    assert record["Resource"] == UPDATE_ITEM
+    assert record["Parameters"]["Key"] == {"pk": {"S": "composition#env"}, "sk": {"S": "state"}}
+    assert update_effect(record["Parameters"]) == (
+        {
+            "state": {"S": "failed"},
+            "execution": {"S.$": "$$.Execution.Id"},
+            "trigger": {"S.$": "$.trigger"},
+            "updated_at": {"S.$": "$$.State.EnteredTime"},
+            "error": {"S.$": "$.error.Error"},
+            "cause": {"S.$": "$.error.Cause"},
+        },
+        set(),
+    )
+    assert record["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": n["failed"]}
+    ]
+    assert document["States"][n["failed"]] == {
+        "Type": "Fail",
+        "ErrorPath": "$.error.Error",
+        "CausePath": "$.error.Cause",
+    }
+
+
+@pytest.mark.parametrize("record_fails", [False, True])
+@pytest.mark.parametrize("action", list(Action))
+def test_failed_body_ends_the_execution_with_the_resource_error(
+    action: Action, record_fails: bool
+) -> None:
+    n = top_names(action)
+    errors = {n["body"]: RESOURCE_ERROR}
+    if record_fails:
+        errors[n["record_failed"]] = {"Error": "DynamoDB.ThrottlingException", "Cause": "slow"}
+
+    visited, end = run_top_level(tracked_machine(action), {"trigger": "cli"}, errors)
+
+    assert visited[-3:] == [n["body"], n["record_failed"], n["failed"]]
+    assert n["record_done"] not in visited
+    assert end == ("failed", RESOURCE_ERROR["Error"], RESOURCE_ERROR["Cause"])
+
+
+@pytest.mark.parametrize("action", list(Action))
+def test_dynamodb_tasks_retry_throttling_when_recording_state(action: Action) -> None:
+    n = top_names(action)
+    states = tracked_machine(action)["States"]
+
+    for role in ("record_begin", "record_done", "record_failed"):
+        [retry] = states[n[role]]["Retry"]
+        assert "DynamoDB.ThrottlingException" in retry["ErrorEquals"]
+        assert "States.ALL" not in retry["ErrorEquals"]
+        assert retry["MaxAttempts"] >= 1
+
+
+@pytest.mark.parametrize("action", list(Action))
+@pytest.mark.parametrize("table", ["my-table", "envctl-prod"])
+def test_every_dynamodb_task_uses_the_table_it_was_built_for(action: Action, table: str) -> None:
+    document = tracked_machine(action, table=table)
+
+    tasks = top_level_tasks(document)
+
+    assert tasks == tracking_tasks(action)
+    assert {document["States"][name]["Parameters"]["TableName"] for name in tasks} == {table}
+
+
+def test_table_defaults_to_the_envctl_table() -> None:
+    document = build_state_machine(composition_of(ONE_DB), Action.START)
+
+    tables = {
+        document["States"][name]["Parameters"]["TableName"] for name in top_level_tasks(document)
+    }
+    assert tables == {DEFAULT_TABLE} == {"envctl"}
+
+
+@pytest.mark.parametrize("action", list(Action))
+def test_longest_composition_name_fits_whole_in_every_top_level_name(action: Action) -> None:
+    name = "c" * 40  # the loader's limit
+
+    document = build_state_machine(composition_of(ONE_DB, name=name), action)
+
+    validate_structure(document)
+    assert top_level_graph(document) == expected_top_level_graph(action, name)
 
 
 # --- golden file -----------------------------------------------------------------------------
@@ -730,5 +1353,8 @@ def test_random_compositions_build_valid_machines_with_stop_reversing_start(
     validate_structure(start)
     validate_structure(stop)
     expected = [expected_signature(step) for step in resources]
-    assert resource_order(start) == expected
-    assert resource_order(stop) == expected[::-1]
+    assert resource_order(steps_scope(start)) == expected
+    assert resource_order(steps_scope(stop)) == expected[::-1]
+    # Whatever the resources, the tracking around them keeps its shape and names.
+    assert top_level_graph(start) == expected_top_level_graph(Action.START)
+    assert top_level_graph(stop) == expected_top_level_graph(Action.STOP)

@@ -98,7 +98,10 @@ def test_generated_state_machines_are_valid_asl(tmp_path: Path) -> None:
 def test_validator_rejects_broken_definitions(tmp_path: Path, breakage, reported: str) -> None:  # type: ignore[no-untyped-def]
     composition = parse_config(EVERY_KIND, path=Path("x.yaml")).get("every-kind")
     document = build_state_machine(composition, Action.START)
-    breakage(document["States"], "Describe rds_cluster db")
+    # The resource steps run inside the one branch of the body Parallel state: breaking
+    # one there also shows that the validator looks into nested branches.
+    [branch] = document["States"]["Run start of every-kind"]["Branches"]
+    breakage(branch["States"], "Describe rds_cluster db")
     path = tmp_path / "broken.json"
     path.write_text(json.dumps(document))
 

@@ -1,0 +1,223 @@
+"""What each ``envctl`` command does: parse arguments, call the core, print."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from functools import cached_property
+
+from scheduler_core.asl.builder import build_state_machine
+from scheduler_core.aws import Aws
+from scheduler_core.cli.output import plural, print_status, result_line, step_line
+from scheduler_core.config import Composition, Config, load_config
+from scheduler_core.durations import parse_duration
+from scheduler_core.exceptions import BadInputError
+from scheduler_core.resources import Action
+from scheduler_core.runtime import follow, read_status
+from scheduler_core.runtime.operations import Actor, Runtime
+from scheduler_core.settings import Settings
+
+
+class Context:
+    """Lazily loaded config, AWS access and runtime for one command."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        settings = Settings.from_env()
+        self.settings = replace(
+            settings,
+            state_machine_role_arn=getattr(args, "state_machine_role_arn", None)
+            or settings.state_machine_role_arn,
+            scheduler_role_arn=getattr(args, "scheduler_role_arn", None)
+            or settings.scheduler_role_arn,
+        )
+
+    @cached_property
+    def config(self) -> Config:
+        return load_config(getattr(self.args, "config", None) or self.settings.config_path)
+
+    @property
+    def composition(self) -> Composition:
+        return self.config.get(self.args.name)
+
+    @cached_property
+    def aws(self) -> Aws:
+        return Aws()
+
+    @cached_property
+    def runtime(self) -> Runtime:
+        return Runtime(self.aws, self.settings)
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(who=getpass.getuser(), via="cli")
+
+
+def run(args: argparse.Namespace) -> int:
+    return HANDLERS[args.command](Context(args))
+
+
+def _local(ctx: Context) -> int:
+    from infra.emulator.cli import run_local
+
+    return run_local(port=ctx.args.port)
+
+
+def _demo(ctx: Context) -> int:
+    from infra.demo import run_demo
+
+    return run_demo()
+
+
+def _validate(ctx: Context) -> int:
+    config = ctx.config
+    print(f"{config.path}: {plural(len(config.compositions), 'composition')}, all valid")
+    for composition in config.compositions.values():
+        print(
+            f"  {composition.name}: {plural(len(composition.items()), 'resource')}, "
+            f"start {composition.start_resources_at}, stop {composition.stop_resources_at} "
+            f"({composition.timezone})"
+        )
+    return 0
+
+
+def _render(ctx: Context) -> int:
+    document = build_state_machine(
+        ctx.composition, Action(ctx.args.action), table=ctx.settings.table_name
+    )
+    print(json.dumps(document, indent=2))
+    return 0
+
+
+def _plan(ctx: Context) -> int:
+    from scheduler_core.cli.reconcile import show_plan
+
+    return show_plan(ctx, as_json=ctx.args.json)
+
+
+def _apply(ctx: Context) -> int:
+    from scheduler_core.cli.reconcile import run_apply
+
+    return run_apply(ctx)
+
+
+def _windows(ctx: Context) -> int:
+    from scheduler_core.cli.reconcile import show_windows
+
+    return show_windows(ctx)
+
+
+def _status(ctx: Context) -> int:
+    status = read_status(ctx.aws, ctx.composition)
+    if ctx.args.json:
+        print(json.dumps(status.as_json(), indent=2))
+    else:
+        print_status(status)
+    return 0
+
+
+def _start(ctx: Context) -> int:
+    composition = ctx.composition
+    duration = _duration(ctx.args.duration, "--for") if ctx.args.duration else None
+    started = ctx.runtime.start(composition, actor=ctx.actor, duration=duration)
+    print(f"Starting {composition.name}: execution {started.execution_arn}")
+    if started.auto_stop_at:
+        print(f"It stops again at {_local_time(started.auto_stop_at, composition)}.")
+    return _follow(ctx, started.execution_arn, Action.START)
+
+
+def _stop(ctx: Context) -> int:
+    composition = ctx.composition
+    execution = ctx.runtime.stop(composition, actor=ctx.actor)
+    print(f"Stopping {composition.name}: execution {execution}")
+    return _follow(ctx, execution, Action.STOP)
+
+
+def _follow(ctx: Context, execution_arn: str, action: Action) -> int:
+    if not ctx.args.wait:
+        return 0
+    result = follow(ctx.aws, execution_arn, on_step=lambda event: print(step_line(event, action)))
+    line = result_line(ctx.composition.name, action, result)
+    print(line, file=sys.stdout if result.succeeded else sys.stderr)
+    return 0 if result.succeeded else 1
+
+
+def _extend(ctx: Context) -> int:
+    composition = ctx.composition
+    moved = ctx.runtime.extend(composition, _duration(ctx.args.duration, "extend"), actor=ctx.actor)
+    print(f"{composition.name} now stops at {_local_time(moved, composition)}.")
+    return 0
+
+
+def _skip(ctx: Context) -> int:
+    composition = ctx.composition
+    ctx.runtime.skip(composition, ctx.args.which, actor=ctx.actor)
+    action = ctx.args.which.removeprefix("next-")
+    print(f"The next scheduled {action} of {composition.name} will be skipped.")
+    return 0
+
+
+def _pause(ctx: Context, paused: bool = True) -> int:
+    composition = ctx.composition
+    changed = ctx.runtime.set_paused(composition, paused, actor=ctx.actor)
+    word = "paused" if paused else "resumed"
+    if changed:
+        print(f"{composition.name}: scheduled {' and '.join(changed)} {word}.")
+    else:
+        print(f"{composition.name}: schedules were already {word}; nothing changed.")
+    return 0
+
+
+def _schedule(ctx: Context) -> int:
+    from scheduler_core.cli.reconcile import show_schedule
+
+    return show_schedule(ctx)
+
+
+def _history(ctx: Context) -> int:
+    composition = ctx.composition
+    entries = ctx.runtime.store.history(composition.name)
+    if not entries:
+        print(f"{composition.name}: no audit entries yet.")
+    for entry in entries:
+        when = _local_time(entry.at, composition)
+        detail = f" ({entry.detail})" if entry.detail else ""
+        print(f"{when}  {entry.who} via {entry.via}: {entry.what}{detail}")
+    return 0
+
+
+def _duration(text: str, where: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise BadInputError(f"{where}: {exc}") from exc
+
+
+def _local_time(moment: datetime, composition: Composition) -> str:
+    local = moment.astimezone(composition.zone)
+    return f"{local:%a %d %b %H:%M} {local.tzname()} ({composition.timezone})"
+
+
+HANDLERS: dict[str, Callable[[Context], int]] = {
+    "validate": _validate,
+    "render": _render,
+    "plan": _plan,
+    "apply": _apply,
+    "windows": _windows,
+    "start": _start,
+    "stop": _stop,
+    "status": _status,
+    "extend": _extend,
+    "skip": _skip,
+    "pause": _pause,
+    "resume": lambda ctx: _pause(ctx, paused=False),
+    "schedule": _schedule,
+    "history": _history,
+    "local": _local,
+    "demo": _demo,
+}

@@ -1,0 +1,136 @@
+"""``envctl plan``, ``apply``, ``windows`` and ``schedule``."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from scheduler_core.config.models import ON_DEMAND
+from scheduler_core.cron_words import describe_cron
+from scheduler_core.durations import format_duration
+from scheduler_core.reconcile import Change, Plan, apply_plan, plan_everything
+from scheduler_core.reconcile.windows import conflicts_for, window_analyses
+from scheduler_core.schedules import START, STOP, group_name
+from scheduler_core.windows import next_occurrences
+
+if TYPE_CHECKING:
+    from scheduler_core.cli.commands import Context
+
+
+def _plan(ctx: Context) -> Plan:
+    return plan_everything(
+        ctx.aws, ctx.settings, ctx.config, prune=ctx.args.prune, now=datetime.now(UTC)
+    )
+
+
+def show_plan(ctx: Context, *, as_json: bool) -> int:
+    plan = _plan(ctx)
+    if as_json:
+        print(json.dumps(plan.as_json(), indent=2))
+        return 0
+    if plan.empty:
+        print("No changes: AWS matches the config.")
+    for change in plan.changes:
+        print(change.describe())
+    if not plan.empty:
+        print(f"Plan: {plan.summary()}. Run `envctl apply` to make these changes.")
+    for note in plan.notes:
+        print(f"note: {note}")
+    return 0
+
+
+def run_apply(ctx: Context) -> int:
+    plan = _plan(ctx)
+    for note in plan.notes:
+        print(f"note: {note}")
+    if plan.empty:
+        print("No changes: AWS already matches the config.")
+        return 0
+
+    def done(change: Change) -> None:
+        print(change.describe(), flush=True)
+
+    apply_plan(ctx.aws, plan, on_change=done)
+    print(f"Apply complete: {plan.summary(done=True)}.")
+    return 0
+
+
+def show_windows(ctx: Context) -> int:
+    names = [ctx.args.name] if ctx.args.name else None
+    if names:
+        ctx.config.get(ctx.args.name)  # unknown name: exit 2 with the known names
+    analyses = window_analyses(ctx.aws, ctx.config, now=datetime.now(UTC), names=names)
+    entries = [entry for name in analyses for entry in analyses[name]]
+    if ctx.args.json:
+        print(json.dumps([entry.as_json() for entry in entries], indent=2))
+        return 0
+    if not entries:
+        print("No maintenance or backup windows: no RDS or Redshift resources, or none found.")
+    for entry in entries:
+        if entry.problem and entry.occurrences == 0:
+            verdict = f"not analysed: {entry.problem}"
+        elif entry.covered:
+            verdict = "covered by the schedule"
+        else:
+            verdict = (
+                f"NOT covered on {entry.uncovered_occurrences} of {entry.occurrences} occurrences"
+            )
+        print(
+            f"{entry.composition}: {entry.resource_type} {entry.resource_id} "
+            f"{entry.kind} {entry.window}: {verdict}"
+        )
+        for bracket in entry.brackets:
+            print(f"    {bracket.action.value} bracket: {bracket.expression} {bracket.timezone}")
+        if entry.problem and entry.occurrences:
+            print(f"    note: {entry.problem}")
+    chosen = [ctx.config.get(name) for name in analyses]
+    for conflict in conflicts_for(ctx.aws, chosen):
+        print(
+            f"conflict: {conflict.composition}: {conflict.resource_type} {conflict.resource_id}: "
+            f"{conflict.detail}. {conflict.hint}"
+        )
+    return 0
+
+
+def show_schedule(ctx: Context) -> int:
+    composition = ctx.composition
+    now = datetime.now(UTC)
+    print(f"{composition.name} ({composition.timezone})")
+    overrides = ctx.runtime.store.overrides(composition.name)
+    for action, expression in (
+        (START, composition.start_resources_at),
+        (STOP, composition.stop_resources_at),
+    ):
+        if expression == ON_DEMAND:
+            print(f"  {action}: on demand only")
+            continue
+        print(f"  {action}: {describe_cron(expression)} (cron {expression})")
+        state = _schedule_state(ctx, action)
+        if state:
+            print(f"    schedule: {state}")
+        if getattr(overrides, f"skip_next_{action}"):
+            print(f"    the next scheduled {action} will be skipped")
+        for occurrence in next_occurrences(expression, composition.timezone, after=now, count=3):
+            print(f"    next: {occurrence.local:%a %d %b %Y %H:%M %Z}")
+    if composition.auto_stop_after:
+        print(f"  on-demand starts stop after {format_duration(composition.auto_stop_after)}")
+    pending = ctx.runtime.pending_auto_stop(composition)
+    if pending:
+        local = pending.astimezone(composition.zone)
+        print(f"  pending auto-stop: {local:%a %d %b %H:%M %Z}")
+    return 0
+
+
+def _schedule_state(ctx: Context, action: str) -> str | None:
+    from botocore.exceptions import ClientError
+
+    try:
+        live = ctx.aws.client("scheduler").get_schedule(
+            GroupName=group_name(ctx.composition.name), Name=action
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+            return "not deployed yet (run `envctl apply`)"
+        raise
+    return "paused" if live.get("State") == "DISABLED" else "active"

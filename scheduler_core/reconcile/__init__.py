@@ -1,0 +1,112 @@
+"""``envctl plan`` / ``envctl apply``: make AWS match the compositions file.
+
+Running apply twice changes nothing: the second plan is empty and apply then
+makes no write call at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from scheduler_core.aws import Aws
+from scheduler_core.config import Composition, Config
+from scheduler_core.reconcile.desired import Desired, Targets, WindowBracket, desired_for
+from scheduler_core.reconcile.model import Change, ChangeAction, ObjectKind, Plan
+from scheduler_core.reconcile.planner import plan_changes
+from scheduler_core.runtime.deploy import role_arn, scheduler_role_arn
+from scheduler_core.settings import Settings
+
+BracketSource = Callable[[Composition], list[WindowBracket]]
+
+
+def role_arns(aws: Aws, settings: Settings) -> tuple[str, str]:
+    """(state machine role, scheduler role): from settings, else the default names."""
+    return role_arn(aws, settings), scheduler_role_arn(aws, settings)
+
+
+def targets(aws: Aws, settings: Settings) -> Targets:
+    return Targets(
+        state_machine_arn_prefix=f"arn:{aws.partition}:states:{aws.region}:{aws.account_id}:stateMachine:",
+        scheduler_role_arn=role_arns(aws, settings)[1],
+        table_name=settings.table_name,
+    )
+
+
+def make_plan(
+    aws: Aws,
+    settings: Settings,
+    config: Config,
+    *,
+    prune: bool = False,
+    brackets_for: BracketSource = lambda _: [],
+) -> Plan:
+    """Read AWS and list the changes that would make it match ``config``."""
+    where = targets(aws, settings)
+    desired = Desired()
+    for composition in config.compositions.values():
+        part = desired_for(composition, targets=where, brackets=brackets_for(composition))
+        desired.state_machines.update(part.state_machines)
+        desired.groups.update(part.groups)
+        desired.schedules.update(part.schedules)
+    changes = plan_changes(
+        aws,
+        desired,
+        role_arn=role_arns(aws, settings)[0],
+        prune=prune,
+        arn_prefix=where.state_machine_arn_prefix,
+    )
+    return Plan(changes=tuple(changes))
+
+
+def plan_everything(
+    aws: Aws, settings: Settings, config: Config, *, prune: bool = False, now: datetime
+) -> Plan:
+    """The full plan: window brackets from the analysis, notes on windows and conflicts."""
+    from scheduler_core.reconcile.windows import (
+        brackets_for,
+        conflicts_for,
+        window_analyses,
+        window_notes,
+    )
+
+    analyses = window_analyses(aws, config, now=now)
+    plan = make_plan(
+        aws,
+        settings,
+        config,
+        prune=prune,
+        brackets_for=lambda composition: brackets_for(composition, analyses[composition.name]),
+    )
+    conflicts = conflicts_for(aws, list(config.compositions.values()))
+    notes = [
+        *window_notes(analyses),
+        *(
+            f"{c.composition}: {c.resource_type} {c.resource_id}: {c.detail}. {c.hint}"
+            for c in conflicts
+        ),
+    ]
+    return Plan(changes=plan.changes, notes=tuple(notes))
+
+
+def apply_plan(
+    aws: Aws, plan: Plan, *, on_change: Callable[[Change], None] = lambda _: None
+) -> None:
+    """Make the calls of every change, in order; reports each change when done."""
+    for change in plan.changes:
+        for call in change.calls:
+            getattr(aws.client(call.service), call.operation)(**call.arguments)
+        on_change(change)
+
+
+__all__ = [
+    "Change",
+    "ChangeAction",
+    "ObjectKind",
+    "Plan",
+    "WindowBracket",
+    "apply_plan",
+    "make_plan",
+    "plan_everything",
+    "role_arns",
+]

@@ -1,0 +1,115 @@
+"""What AWS should hold for a config: state machines, schedule groups, schedules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from scheduler_core.asl.builder import build_state_machine, state_machine_name
+from scheduler_core.asl.windows_machine import build_windows_machine, windows_machine_name
+from scheduler_core.config.models import ON_DEMAND, Composition, ResourceItem
+from scheduler_core.resources import Action
+from scheduler_core.schedules import (
+    DESCRIPTION_PREFIX,
+    START,
+    STOP,
+    ScheduleSpec,
+    group_name,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WindowBracket:
+    """A schedule that starts or stops one resource around an uncovered window."""
+
+    resource: ResourceItem
+    key: str
+    action: Action
+    expression: str
+    timezone: str
+    window: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StateMachineSpec:
+    name: str
+    composition: str
+    definition: dict[str, Any]
+
+
+@dataclass(kw_only=True)
+class Desired:
+    state_machines: dict[str, StateMachineSpec] = field(default_factory=dict)
+    groups: dict[str, str] = field(default_factory=dict)  # group name -> composition
+    schedules: dict[str, ScheduleSpec] = field(default_factory=dict)  # "group/name" -> spec
+
+
+@dataclass(frozen=True, kw_only=True)
+class Targets:
+    """Where things live in this account and region."""
+
+    state_machine_arn_prefix: str  # arn:aws:states:<region>:<account>:stateMachine:
+    scheduler_role_arn: str
+    table_name: str
+
+
+def desired_for(
+    composition: Composition, *, targets: Targets, brackets: list[WindowBracket]
+) -> Desired:
+    """Everything one composition needs; brackets come from the window analysis."""
+    desired = Desired()
+    name = composition.name
+    for action in Action:
+        machine = state_machine_name(name, action)
+        desired.state_machines[machine] = StateMachineSpec(
+            name=machine,
+            composition=name,
+            definition=build_state_machine(composition, action, table=targets.table_name),
+        )
+    group = group_name(name)
+    desired.groups[group] = name
+    for action, expression in (
+        (START, composition.start_resources_at),
+        (STOP, composition.stop_resources_at),
+    ):
+        if expression == ON_DEMAND:
+            continue
+        spec = ScheduleSpec(
+            group=group,
+            name=action,
+            expression=f"cron({expression})",
+            timezone=composition.timezone,
+            target_arn=targets.state_machine_arn_prefix + state_machine_name(name, Action(action)),
+            role_arn=targets.scheduler_role_arn,
+            input={"trigger": "schedule"},
+            description=f"{DESCRIPTION_PREFIX} scheduled {action} of {name}",
+        )
+        desired.schedules[spec.full_name] = spec
+    if brackets:
+        machine = windows_machine_name(name)
+        resources = list({b.resource.label: b.resource for b in brackets}.values())
+        desired.state_machines[machine] = StateMachineSpec(
+            name=machine,
+            composition=name,
+            definition=build_windows_machine(composition, resources, table=targets.table_name),
+        )
+        for bracket in brackets:
+            spec = ScheduleSpec(
+                group=group,
+                name=f"window-{bracket.key}-{bracket.action.value}",
+                expression=bracket.expression,
+                timezone=bracket.timezone,
+                target_arn=targets.state_machine_arn_prefix + machine,
+                role_arn=targets.scheduler_role_arn,
+                input={
+                    "trigger": "window",
+                    "resource": bracket.resource.label,
+                    "action": bracket.action.value,
+                },
+                description=(
+                    f"{DESCRIPTION_PREFIX} {bracket.action.value} {bracket.resource.label} "
+                    f"for window {bracket.window}"
+                )[:512],
+            )
+            desired.schedules[spec.full_name] = spec
+    return desired

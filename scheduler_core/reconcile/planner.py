@@ -1,0 +1,300 @@
+"""Compare what the config wants with what AWS holds, and say what to change.
+
+Reads only. Ownership: state machines and schedule groups carry the tag
+``envctl:managed=true``; schedules (which cannot be tagged) live in such a group
+and have an ``envctl:`` description. Nothing without those marks is ever changed
+or deleted, and prune only removes objects of compositions absent from the config.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from scheduler_core.asl.builder import definition_json
+from scheduler_core.aws import Aws
+from scheduler_core.reconcile.desired import Desired, StateMachineSpec
+from scheduler_core.reconcile.model import Call, Change, ChangeAction, ObjectKind
+from scheduler_core.schedules import (
+    AUTO_STOP,
+    COMPOSITION_TAG,
+    GROUP_PREFIX,
+    MANAGED_TAG,
+    ScheduleSpec,
+    is_owned,
+)
+
+
+def plan_changes(
+    aws: Aws, desired: Desired, *, role_arn: str, prune: bool, arn_prefix: str
+) -> list[Change]:
+    """All changes needed, in apply order."""
+    changes = [
+        *_state_machine_changes(
+            aws, desired, role_arn=role_arn, prune=prune, arn_prefix=arn_prefix
+        ),
+        *_group_and_schedule_changes(aws, desired, prune=prune),
+    ]
+    return sorted(changes, key=lambda change: change.sort_key)
+
+
+def _state_machine_changes(
+    aws: Aws, desired: Desired, *, role_arn: str, prune: bool, arn_prefix: str
+) -> list[Change]:
+    sfn = aws.client("stepfunctions")
+    changes = []
+    for spec in desired.state_machines.values():
+        arn = arn_prefix + spec.name
+        try:
+            live = sfn.describe_state_machine(stateMachineArn=arn)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "StateMachineDoesNotExist":
+                raise
+            changes.append(_create_machine(spec, role_arn))
+            continue
+        fields = {}
+        if json.loads(live["definition"]) != spec.definition:
+            fields["definition"] = ("(differs)", "(generated)")
+        if live.get("roleArn") != role_arn:
+            fields["role"] = (live.get("roleArn"), role_arn)
+        if fields:
+            update = Call(
+                service="stepfunctions",
+                operation="update_state_machine",
+                arguments={
+                    "stateMachineArn": arn,
+                    "definition": definition_json(spec.definition),
+                    "roleArn": role_arn,
+                },
+            )
+            changes.append(
+                Change(
+                    action=ChangeAction.UPDATE,
+                    kind=ObjectKind.STATE_MACHINE,
+                    name=spec.name,
+                    composition=spec.composition,
+                    fields=fields,
+                    calls=(update,),
+                )
+            )
+    if prune:
+        changes.extend(_prunable_machines(aws, desired))
+    return changes
+
+
+def _create_machine(spec: StateMachineSpec, role_arn: str) -> Change:
+    call = Call(
+        service="stepfunctions",
+        operation="create_state_machine",
+        arguments={
+            "name": spec.name,
+            "definition": definition_json(spec.definition),
+            "roleArn": role_arn,
+            "type": "STANDARD",
+            "tags": [
+                {"key": MANAGED_TAG, "value": "true"},
+                {"key": COMPOSITION_TAG, "value": spec.composition},
+            ],
+        },
+    )
+    return Change(
+        action=ChangeAction.CREATE,
+        kind=ObjectKind.STATE_MACHINE,
+        name=spec.name,
+        composition=spec.composition,
+        calls=(call,),
+    )
+
+
+def _prunable_machines(aws: Aws, desired: Desired) -> list[Change]:
+    sfn = aws.client("stepfunctions")
+    changes = []
+    for page in sfn.get_paginator("list_state_machines").paginate():
+        for machine in page["stateMachines"]:
+            name = machine["name"]
+            if not name.startswith(GROUP_PREFIX) or name in desired.state_machines:
+                continue
+            tags = {
+                t["key"]: t["value"]
+                for t in sfn.list_tags_for_resource(resourceArn=machine["stateMachineArn"])["tags"]
+            }
+            composition = tags.get(COMPOSITION_TAG, "")
+            if tags.get(MANAGED_TAG) != "true" or composition in desired.groups.values():
+                continue
+            changes.append(
+                Change(
+                    action=ChangeAction.DELETE,
+                    kind=ObjectKind.STATE_MACHINE,
+                    name=name,
+                    composition=composition,
+                    calls=(
+                        Call(
+                            service="stepfunctions",
+                            operation="delete_state_machine",
+                            arguments={"stateMachineArn": machine["stateMachineArn"]},
+                        ),
+                    ),
+                )
+            )
+    return changes
+
+
+def _group_and_schedule_changes(aws: Aws, desired: Desired, *, prune: bool) -> list[Change]:
+    scheduler = aws.client("scheduler")
+    live_groups = {}
+    for page in scheduler.get_paginator("list_schedule_groups").paginate(NamePrefix=GROUP_PREFIX):
+        for group in page["ScheduleGroups"]:
+            if group.get("State", "ACTIVE") == "ACTIVE":
+                live_groups[group["Name"]] = group["Arn"]
+    changes: list[Change] = []
+    for group, composition in desired.groups.items():
+        if group not in live_groups:
+            changes.append(_create_group(group, composition))
+            live = {}
+        else:
+            live = _owned_schedules(aws, group)
+        wanted = {s.name: s for s in desired.schedules.values() if s.group == group}
+        changes.extend(_schedule_changes(composition, group, wanted, live))
+    if prune:
+        for group, arn in live_groups.items():
+            if group in desired.groups:
+                continue
+            tags = {
+                t["Key"]: t["Value"]
+                for t in scheduler.list_tags_for_resource(ResourceArn=arn).get("Tags", [])
+            }
+            if tags.get(MANAGED_TAG) != "true":
+                continue
+            changes.extend(_prune_group(aws, group, tags.get(COMPOSITION_TAG, "")))
+    return changes
+
+
+def _create_group(group: str, composition: str) -> Change:
+    call = Call(
+        service="scheduler",
+        operation="create_schedule_group",
+        arguments={
+            "Name": group,
+            "Tags": [
+                {"Key": MANAGED_TAG, "Value": "true"},
+                {"Key": COMPOSITION_TAG, "Value": composition},
+            ],
+        },
+    )
+    return Change(
+        action=ChangeAction.CREATE,
+        kind=ObjectKind.SCHEDULE_GROUP,
+        name=group,
+        composition=composition,
+        calls=(call,),
+    )
+
+
+def _owned_schedules(aws: Aws, group: str) -> dict[str, dict[str, Any]]:
+    """Live schedules of the group that envctl created (full get_schedule output)."""
+    scheduler = aws.client("scheduler")
+    owned = {}
+    for page in scheduler.get_paginator("list_schedules").paginate(GroupName=group):
+        for summary in page["Schedules"]:
+            detail = scheduler.get_schedule(GroupName=group, Name=summary["Name"])
+            if is_owned(detail.get("Description")):
+                owned[summary["Name"]] = detail
+    return owned
+
+
+def _schedule_changes(
+    composition: str,
+    group: str,
+    wanted: dict[str, ScheduleSpec],
+    live: dict[str, dict[str, Any]],
+) -> list[Change]:
+    changes = []
+    for name, spec in wanted.items():
+        if name not in live:
+            call = Call(
+                service="scheduler",
+                operation="create_schedule",
+                arguments=spec.request(state=spec.state or "ENABLED"),
+            )
+            changes.append(
+                Change(
+                    action=ChangeAction.CREATE,
+                    kind=ObjectKind.SCHEDULE,
+                    name=spec.full_name,
+                    composition=composition,
+                    fields={"expression": (None, f"{spec.expression} {spec.timezone}")},
+                    calls=(call,),
+                )
+            )
+            continue
+        differences = spec.differences(live[name])
+        if differences:
+            state = spec.state or live[name].get("State", "ENABLED")
+            call = Call(
+                service="scheduler",
+                operation="update_schedule",
+                arguments=spec.request(state=state),
+            )
+            changes.append(
+                Change(
+                    action=ChangeAction.UPDATE,
+                    kind=ObjectKind.SCHEDULE,
+                    name=spec.full_name,
+                    composition=composition,
+                    fields=differences,
+                    calls=(call,),
+                )
+            )
+    for name in live:
+        # The pending auto-stop belongs to the runtime (start --for), not to the config.
+        if name in wanted or name == AUTO_STOP:
+            continue
+        changes.append(_delete_schedule(group, name, composition))
+    return changes
+
+
+def _delete_schedule(group: str, name: str, composition: str) -> Change:
+    return Change(
+        action=ChangeAction.DELETE,
+        kind=ObjectKind.SCHEDULE,
+        name=f"{group}/{name}",
+        composition=composition,
+        calls=(
+            Call(
+                service="scheduler",
+                operation="delete_schedule",
+                arguments={"GroupName": group, "Name": name},
+            ),
+        ),
+    )
+
+
+def _prune_group(aws: Aws, group: str, composition: str) -> list[Change]:
+    """Delete envctl's schedules, and the group itself only if nothing foreign is in it."""
+    scheduler = aws.client("scheduler")
+    owned = _owned_schedules(aws, group)
+    changes = [_delete_schedule(group, name, composition) for name in owned]
+    everything = [
+        summary["Name"]
+        for page in scheduler.get_paginator("list_schedules").paginate(GroupName=group)
+        for summary in page["Schedules"]
+    ]
+    if set(everything) <= set(owned):
+        changes.append(
+            Change(
+                action=ChangeAction.DELETE,
+                kind=ObjectKind.SCHEDULE_GROUP,
+                name=group,
+                composition=composition,
+                calls=(
+                    Call(
+                        service="scheduler",
+                        operation="delete_schedule_group",
+                        arguments={"Name": group},
+                    ),
+                ),
+            )
+        )
+    return changes

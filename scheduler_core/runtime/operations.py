@@ -1,0 +1,265 @@
+"""Runtime operations on a composition: start/stop with auto-stop, extend, skip,
+pause and resume. Every state-changing operation is audited.
+
+Entry points (CLI, Slack, webhooks) call these and nothing below them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from scheduler_core.aws import Aws
+from scheduler_core.config.models import ON_DEMAND, Composition
+from scheduler_core.durations import format_duration
+from scheduler_core.exceptions import BadInputError
+from scheduler_core.resources import Action
+from scheduler_core.runtime.deploy import (
+    ensure_schedule_group,
+    scheduler_role_arn,
+    state_machine_arn,
+)
+from scheduler_core.runtime.executions import begin
+from scheduler_core.runtime.store import Store
+from scheduler_core.schedules import (
+    AUTO_STOP,
+    DESCRIPTION_PREFIX,
+    START,
+    STOP,
+    ScheduleSpec,
+    group_name,
+)
+from scheduler_core.settings import Settings
+
+
+@dataclass(frozen=True, kw_only=True)
+class Actor:
+    """Who asked, and through what (cli, slack, webhook)."""
+
+    who: str
+    via: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Started:
+    execution_arn: str
+    auto_stop_at: datetime | None
+
+
+class Runtime:
+    """Operations on compositions against one AWS account/region and one table."""
+
+    def __init__(self, aws: Aws, settings: Settings) -> None:
+        self.aws = aws
+        self.settings = settings
+        self.store = Store(aws, settings.table_name)
+
+    @property
+    def _scheduler(self) -> Any:
+        return self.aws.client("scheduler")
+
+    def start(
+        self,
+        composition: Composition,
+        *,
+        actor: Actor,
+        duration: timedelta | None = None,
+        now: datetime | None = None,
+    ) -> Started:
+        """Start; stop again after ``duration`` (else ``auto_stop_after``) if one applies."""
+        now = now or datetime.now(UTC)
+        execution = begin(
+            self.aws,
+            self.settings,
+            composition,
+            Action.START,
+            trigger=actor.via,
+            requested_by=actor.who,
+        )
+        duration = duration or composition.auto_stop_after
+        auto_stop_at = None
+        if duration is not None:
+            auto_stop_at = _whole_minute(now + duration)
+            self._put_auto_stop(composition, auto_stop_at)
+        detail = f"auto-stop at {auto_stop_at.isoformat()}" if auto_stop_at else ""
+        self.store.audit(
+            composition.name, who=actor.who, what="start", via=actor.via, detail=detail, now=now
+        )
+        return Started(execution_arn=execution, auto_stop_at=auto_stop_at)
+
+    def stop(self, composition: Composition, *, actor: Actor, now: datetime | None = None) -> str:
+        """Stop now; a pending auto-stop is no longer needed and is removed."""
+        execution = begin(
+            self.aws,
+            self.settings,
+            composition,
+            Action.STOP,
+            trigger=actor.via,
+            requested_by=actor.who,
+        )
+        self._delete_auto_stop(composition)
+        self.store.audit(composition.name, who=actor.who, what="stop", via=actor.via, now=now)
+        return execution
+
+    def extend(
+        self,
+        composition: Composition,
+        duration: timedelta,
+        *,
+        actor: Actor,
+        now: datetime | None = None,
+    ) -> datetime:
+        """Move the pending auto-stop ``duration`` later; returns the new time."""
+        current = self.pending_auto_stop(composition)
+        if current is None:
+            raise BadInputError(
+                f"{composition.name} has no pending auto-stop to extend; "
+                f"start it with --for <duration> (or set auto_stop_after) first"
+            )
+        moved = current + duration
+        self._put_auto_stop(composition, moved)
+        self.store.audit(
+            composition.name,
+            who=actor.who,
+            what="extend",
+            via=actor.via,
+            detail=f"by {format_duration(duration)} to {moved.isoformat()}",
+            now=now,
+        )
+        return moved
+
+    def skip(
+        self, composition: Composition, which: str, *, actor: Actor, now: datetime | None = None
+    ) -> None:
+        """Skip the next scheduled start or stop (``next-start`` / ``next-stop``)."""
+        action = {"next-start": START, "next-stop": STOP}.get(which)
+        if action is None:
+            raise BadInputError(f'expected next-start or next-stop, got "{which}"')
+        expression = (
+            composition.start_resources_at if action == START else composition.stop_resources_at
+        )
+        if expression == ON_DEMAND:
+            raise BadInputError(
+                f"{composition.name} has no scheduled {action} ({action} is on-demand); "
+                "nothing to skip"
+            )
+        self.store.set_skip(composition.name, action)
+        self.store.audit(
+            composition.name, who=actor.who, what=f"skip {which}", via=actor.via, now=now
+        )
+
+    def set_paused(
+        self, composition: Composition, paused: bool, *, actor: Actor, now: datetime | None = None
+    ) -> list[str]:
+        """Disable (pause) or enable (resume) the scheduled start and stop."""
+        names = [
+            action
+            for action, expression in (
+                (START, composition.start_resources_at),
+                (STOP, composition.stop_resources_at),
+            )
+            if expression != ON_DEMAND
+        ]
+        if not names:
+            raise BadInputError(
+                f"{composition.name} is on-demand only; it has no schedules to pause or resume"
+            )
+        group = group_name(composition.name)
+        changed = []
+        for name in names:
+            try:
+                live = self._scheduler.get_schedule(GroupName=group, Name=name)
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+                    raise BadInputError(
+                        f"the {name} schedule of {composition.name} does not exist yet; "
+                        "run `envctl apply` first"
+                    ) from exc
+                raise
+            state = "DISABLED" if paused else "ENABLED"
+            if live.get("State") != state:
+                self._scheduler.update_schedule(**_resubmit(live, State=state))
+                changed.append(name)
+        self.store.audit(
+            composition.name,
+            who=actor.who,
+            what="pause" if paused else "resume",
+            via=actor.via,
+            now=now,
+        )
+        return changed
+
+    def pending_auto_stop(self, composition: Composition) -> datetime | None:
+        """When the pending auto-stop fires (from its schedule), if there is one."""
+        try:
+            live = self._scheduler.get_schedule(
+                GroupName=group_name(composition.name), Name=AUTO_STOP
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+                return None
+            raise
+        expression = live["ScheduleExpression"]
+        return datetime.fromisoformat(expression.removeprefix("at(").removesuffix(")")).replace(
+            tzinfo=UTC
+        )
+
+    def _put_auto_stop(self, composition: Composition, at: datetime) -> None:
+        group = ensure_schedule_group(self.aws, composition.name)
+        spec = ScheduleSpec(
+            group=group,
+            name=AUTO_STOP,
+            expression=f"at({at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S')})",
+            timezone="UTC",
+            target_arn=state_machine_arn(self.aws, composition.name, Action.STOP),
+            role_arn=scheduler_role_arn(self.aws, self.settings),
+            input={"trigger": "auto-stop"},
+            description=f"{DESCRIPTION_PREFIX} auto-stop of {composition.name}",
+            action_after_completion="DELETE",
+        )
+        request = spec.request(state="ENABLED")
+        try:
+            self._scheduler.update_schedule(**request)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+            self._scheduler.create_schedule(**request)
+        self.store.set_auto_stop(composition.name, at)
+
+    def _delete_auto_stop(self, composition: Composition) -> None:
+        try:
+            self._scheduler.delete_schedule(GroupName=group_name(composition.name), Name=AUTO_STOP)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+        self.store.set_auto_stop(composition.name, None)
+
+
+def _whole_minute(moment: datetime) -> datetime:
+    """at() schedules have second precision, people think in minutes: round up."""
+    rounded = moment.replace(second=0, microsecond=0)
+    return rounded if rounded == moment else rounded + timedelta(minutes=1)
+
+
+def _resubmit(live: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """An update_schedule request that keeps everything of ``live`` but ``changes``."""
+    keep = (
+        "GroupName",
+        "Name",
+        "ScheduleExpression",
+        "ScheduleExpressionTimezone",
+        "Description",
+        "FlexibleTimeWindow",
+        "State",
+        "Target",
+        "ActionAfterCompletion",
+        "StartDate",
+        "EndDate",
+        "KmsKeyArn",
+    )
+    request = {key: live[key] for key in keep if live.get(key) is not None}
+    request.update(changes)
+    return request

@@ -1,0 +1,170 @@
+"""The envctl table: composition state, runtime overrides and the audit log.
+
+One DynamoDB table (DESIGN §1), keys ``pk``/``sk``:
+
+| pk                     | sk                  | what                                        |
+|------------------------|---------------------|---------------------------------------------|
+| ``composition#<name>`` | ``state``           | written by the state machines (asl.tracking) |
+| ``composition#<name>`` | ``override``        | skip flags, pending auto-stop time          |
+| ``audit#<name>``       | ``<iso time>#<id>`` | who did what, when, via what; TTL           |
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from scheduler_core.aws import Aws
+
+AUDIT_RETENTION = timedelta(days=90)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StateRecord:
+    state: str
+    execution: str
+    trigger: str
+    updated_at: str
+    error: str | None = None
+    cause: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Overrides:
+    skip_next_start: bool = False
+    skip_next_stop: bool = False
+    auto_stop_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditEntry:
+    at: datetime
+    who: str
+    what: str
+    via: str
+    detail: str = ""
+
+
+class Store:
+    """Typed access to the envctl table."""
+
+    def __init__(self, aws: Aws, table_name: str) -> None:
+        self._aws = aws
+        self.table_name = table_name
+
+    @property
+    def _dynamodb(self) -> Any:
+        return self._aws.client("dynamodb")
+
+    def _get(self, pk: str, sk: str) -> dict[str, Any]:
+        found = self._dynamodb.get_item(
+            TableName=self.table_name, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True
+        )
+        return {name: _plain(value) for name, value in found.get("Item", {}).items()}
+
+    def state(self, composition: str) -> StateRecord | None:
+        """The state the state machines last recorded, if any."""
+        item = self._get(f"composition#{composition}", "state")
+        if not item:
+            return None
+        return StateRecord(
+            state=item.get("state", "unknown"),
+            execution=item.get("execution", ""),
+            trigger=item.get("trigger", ""),
+            updated_at=item.get("updated_at", ""),
+            error=item.get("error"),
+            cause=item.get("cause"),
+        )
+
+    def overrides(self, composition: str) -> Overrides:
+        item = self._get(f"composition#{composition}", "override")
+        auto_stop = item.get("auto_stop_at")
+        return Overrides(
+            skip_next_start=bool(item.get("skip_next_start")),
+            skip_next_stop=bool(item.get("skip_next_stop")),
+            auto_stop_at=datetime.fromisoformat(auto_stop) if auto_stop else None,
+        )
+
+    def set_skip(self, composition: str, action: str) -> None:
+        self._update_override(
+            composition, f"SET skip_next_{action} = :yes", {":yes": {"BOOL": True}}
+        )
+
+    def set_auto_stop(self, composition: str, at: datetime | None) -> None:
+        if at is None:
+            self._update_override(composition, "REMOVE auto_stop_at", {})
+        else:
+            self._update_override(
+                composition, "SET auto_stop_at = :at", {":at": {"S": at.isoformat()}}
+            )
+
+    def _update_override(self, composition: str, expression: str, values: dict[str, Any]) -> None:
+        extra = {"ExpressionAttributeValues": values} if values else {}
+        self._dynamodb.update_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": f"composition#{composition}"}, "sk": {"S": "override"}},
+            UpdateExpression=expression,
+            **extra,
+        )
+
+    def audit(
+        self,
+        composition: str,
+        *,
+        who: str,
+        what: str,
+        via: str,
+        detail: str = "",
+        now: datetime | None = None,
+    ) -> None:
+        """Write an audit entry; it expires after AUDIT_RETENTION."""
+        at = now or datetime.now(UTC)
+        self._dynamodb.put_item(
+            TableName=self.table_name,
+            Item={
+                "pk": {"S": f"audit#{composition}"},
+                "sk": {"S": f"{at.isoformat()}#{uuid.uuid4().hex[:8]}"},
+                "at": {"S": at.isoformat()},
+                "who": {"S": who},
+                "what": {"S": what},
+                "via": {"S": via},
+                "detail": {"S": detail},
+                "expires_at": {"N": str(int((at + AUDIT_RETENTION).timestamp()))},
+            },
+        )
+
+    def history(self, composition: str, limit: int = 10) -> list[AuditEntry]:
+        """The newest audit entries first."""
+        found = self._dynamodb.query(
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"audit#{composition}"}},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        entries = []
+        for raw in found.get("Items", []):
+            item = {name: _plain(value) for name, value in raw.items()}
+            entries.append(
+                AuditEntry(
+                    at=datetime.fromisoformat(item.get("at") or item["sk"].split("#")[0]),
+                    who=item.get("who", "?"),
+                    what=item.get("what", "?"),
+                    via=item.get("via", "?"),
+                    detail=item.get("detail", ""),
+                )
+            )
+        return entries
+
+
+def _plain(value: dict[str, Any]) -> Any:
+    """The Python value of a DynamoDB attribute value (the few types envctl writes)."""
+    if "S" in value:
+        return value["S"]
+    if "BOOL" in value:
+        return value["BOOL"]
+    if "N" in value:
+        return float(value["N"])
+    return None
