@@ -26,9 +26,10 @@ from moto.backup.exceptions import (
 )
 from moto.backup.models import BackupBackend
 from moto.backup.responses import BackupResponse
-from moto.core.exceptions import JsonRESTError
 from moto.core.utils import unix_time
 from moto.moto_api._internal import mock_random
+
+from infra.emulator.errors import JsonProtocolError
 
 #: Pattern registered only if moto's own URL patterns stop covering selection paths.
 SELECTIONS_ROUTE = "{0}/backup/plans/(?P<backupPlanId>[^/]+)/selections/(?P<selectionId>[^/]*)$"
@@ -49,13 +50,7 @@ _LOCK = threading.RLock()
 _INSTALL_LOCK = threading.Lock()
 
 
-class BackupError(JsonRESTError):
-    """A Backup rest-json client error (HTTP 400, ``__type`` names the error shape)."""
-
-    def __init__(self, error_type: str, message: str, **fields: str) -> None:
-        super().__init__(error_type, message)
-        # AlreadyExistsException carries CreatorRequestId next to the message.
-        self.description = json.dumps({"__type": error_type, "message": message, **fields})
+BackupError = JsonProtocolError
 
 
 @dataclass

@@ -25,6 +25,7 @@ from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Sh
 
 # Step Functions' service prefixes in error names (the SDK for Java v2 client names).
 ERROR_PREFIXES = {
+    "application-autoscaling": "ApplicationAutoScaling",
     "autoscaling": "AutoScaling",
     "dynamodb": "DynamoDb",
     "ec2": "Ec2",
@@ -36,6 +37,9 @@ ERROR_PREFIXES = {
     "scheduler": "Scheduler",
     "sfn": "Sfn",
 }
+
+# Step Functions service name -> boto3 service name, where they differ.
+BOTO_SERVICE_NAMES = {"applicationautoscaling": "application-autoscaling"}
 
 _WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+[0-9]*|[A-Z]+[0-9]*|[0-9]+")
 
@@ -124,6 +128,8 @@ def install() -> None:
     cls = aws_sdk.StateTaskServiceAwsSdk
     if getattr(cls, "_envctl_casing", False):
         return
+    # Step Functions names services as the SDK for Java does; boto3 sometimes differs.
+    cls._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES.update(BOTO_SERVICE_NAMES)
 
     def normalise_parameters(self: Any, parameters: dict[str, Any], *_: Any, **__: Any) -> None:
         service, action = _service_and_action(self)

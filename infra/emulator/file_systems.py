@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from moto.core.exceptions import JsonRESTError
 from moto.efs.exceptions import BadRequest as EfsBadRequest
 from moto.efs.exceptions import FileSystemNotFound as EfsFileSystemNotFound
 from moto.efs.models import EFSBackend
@@ -32,6 +31,8 @@ from moto.fsx.exceptions import FileSystemNotFound as FsxFileSystemNotFound
 from moto.fsx.models import FileSystem as FsxFileSystem
 from moto.fsx.models import FSxBackend
 from moto.fsx.responses import FSxResponse
+
+from infra.emulator.errors import JsonProtocolError
 
 logger = logging.getLogger(__name__)
 
@@ -66,13 +67,7 @@ _LOCK = threading.RLock()
 _INSTALL_LOCK = threading.Lock()
 
 
-class FsxError(JsonRESTError):
-    """An FSx json-protocol error (HTTP 400, ``__type`` names the error shape)."""
-
-    def __init__(self, error_type: str, message: str, **fields: str) -> None:
-        super().__init__(error_type, message)
-        # Some FSx errors carry extra members, e.g. IncompatibleParameterError.Parameter.
-        self.description = json.dumps({"__type": error_type, "message": message, **fields})
+FsxError = JsonProtocolError
 
 
 def fsx_update_delay() -> float:

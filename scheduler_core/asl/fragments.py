@@ -17,7 +17,7 @@ someone else) sends the loop back to waiting instead of failing.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from scheduler_core.asl.naming import StateNamer
@@ -66,7 +66,7 @@ class PolledStep:
     generic_error: str | None = None
     wait_until_ready: bool = True
     ready_timeout_seconds: int = 1800
-    extra_states: States = field(default_factory=dict)
+    before: SdkCall | None = None
 
 
 def poll_plan(ready_timeout_seconds: int) -> tuple[int, int]:
@@ -230,7 +230,14 @@ def polled_step_states(
             done: {"Type": "Pass", "ResultPath": None, **link(next_state)},
         }
     )
-    states.update(step.extra_states)
+    if step.before is not None:
+        # e.g. lower a scalable target's MinCapacity before the service is scaled to 0.
+        adjust = name("Adjust scaling of {}")
+        states[prepare]["Next"] = adjust
+        adjust_task = sdk_task(step.before, result_path=None, next_state=describe)
+        adjust_task["Retry"] = retriers(step)
+        adjust_task["Catch"] = catch_all
+        states[adjust] = adjust_task
     return prepare, states
 
 

@@ -116,8 +116,14 @@ def _status(ctx: Context) -> int:
     status = read_status(ctx.aws, ctx.composition)
     if ctx.args.json:
         print(json.dumps(status.as_json(), indent=2))
-    else:
-        print_status(status)
+        return 0
+    print_status(status)
+    record = ctx.runtime.store.state(ctx.composition.name)
+    if record is not None:
+        line = f"last run: {record.state} ({record.trigger}, {record.updated_at})"
+        if record.cause:
+            line += f": {record.cause}"
+        print(line)
     return 0
 
 

@@ -79,7 +79,8 @@ def ecs_service_scaling(reader: SourceReader, resource: ManagedResource) -> list
     conflicts = [
         _min_capacity_conflict(resource, target, scalable_id)
         for target in targets or []
-        if target.get("MinCapacity", 0) > 0
+        # With min_capacity in the item, envctl lowers MinCapacity itself on stop.
+        if target.get("MinCapacity", 0) > 0 and resource.params.min_capacity is None
     ]
     # Scheduled actions exist only on a registered target (deregistering deletes them),
     # so a known "no target" saves the call; a denied read of targets does not.
@@ -133,8 +134,9 @@ def _min_capacity_conflict(
             f"so it raises desiredCount back to {minimum} after envctl stops the service"
         ),
         hint=(
-            "Set the scalable target's MinCapacity to 0 outside office hours, or deregister "
-            f"it (aws application-autoscaling deregister-scalable-target --service-namespace "
+            f"Let envctl manage it: add `min_capacity: {minimum}` to the item's params (stop "
+            "sets MinCapacity to 0, start restores it), or deregister the target "
+            f"(aws application-autoscaling deregister-scalable-target --service-namespace "
             f"ecs --resource-id {scalable_id} --scalable-dimension {ECS_DIMENSION})."
         ),
     )

@@ -106,9 +106,7 @@ class AutoScalingGroup(PolledKind):
             AutoScalingGroupNames=[params.name]
         )
         if not found["AutoScalingGroups"]:
-            return ResourceStatus(
-                type=self.type_name, id=params.name, state=ResourceState.MISSING, detail="not found"
-            )
+            return self.missing(params.name)
         group = found["AutoScalingGroups"][0]
         desired = group["DesiredCapacity"]
         in_service = sum(1 for i in group["Instances"] if i["LifecycleState"] == IN_SERVICE)

@@ -84,6 +84,12 @@ class ResourceKind(ABC):
     def read_status(self, params: Any, clients: ClientFactory) -> ResourceStatus | None:
         """Read the live state with boto3; None for kinds without state (wait)."""
 
+    def missing(self, label: str) -> ResourceStatus:
+        """The status of a resource that does not exist."""
+        return ResourceStatus(
+            type=self.type_name, id=label, state=ResourceState.MISSING, detail="not found"
+        )
+
 
 class PolledKind(ResourceKind):
     """A kind driven by the shared action/describe/wait loop of ``asl.fragments``."""
@@ -99,6 +105,10 @@ class PolledKind(ResourceKind):
     @abstractmethod
     def describe_call(self, params: Any) -> SdkCall:
         """The SDK call whose selected result lands at ``$.poll``."""
+
+    def before_call(self, params: Any, action: Action) -> SdkCall | None:
+        """An SDK call to make once before the loop (none by default)."""
+        return None
 
     @abstractmethod
     def conditions(self, params: Any, action: Action) -> dict[str, Any]:
@@ -129,6 +139,7 @@ class PolledKind(ResourceKind):
             generic_error=f"{prefix}.{prefix}Exception",
             wait_until_ready=wait_until_ready,
             ready_timeout_seconds=ready_timeout_seconds,
+            before=self.before_call(params, action),
             **self.conditions(params, action),
         )
         return polled_step_states(step, next_state=next_state, namer=namer)
@@ -211,9 +222,7 @@ class StatusStringKind(PolledKind):
         except ClientError as exc:
             if not is_not_found(exc):
                 raise
-            return ResourceStatus(
-                type=self.type_name, id=label, state=ResourceState.MISSING, detail="not found"
-            )
+            return self.missing(label)
         return ResourceStatus(
             type=self.type_name, id=label, state=self.state_of(status), detail=status
         )

@@ -24,6 +24,9 @@ class EcsServiceParams(Params):
     cluster_name: Identifier
     name: Identifier
     desired: Count
+    # Optional: manage the service's Application Auto Scaling target, whose MinCapacity
+    # would otherwise raise the desired count again after a stop.
+    min_capacity: Count | None = None
 
 
 class EcsService(PolledKind):
@@ -47,6 +50,20 @@ class EcsService(PolledKind):
                 "Cluster": params.cluster_name,
                 "Service": params.name,
                 "DesiredCount": self.target(params, action),
+            },
+        )
+
+    def before_call(self, params: EcsServiceParams, action: Action) -> SdkCall | None:
+        if params.min_capacity is None:
+            return None
+        return SdkCall(
+            service="applicationautoscaling",
+            action="registerScalableTarget",
+            parameters={
+                "ServiceNamespace": "ecs",
+                "ResourceId": f"service/{params.cluster_name}/{params.name}",
+                "ScalableDimension": "ecs:service:DesiredCount",
+                "MinCapacity": params.min_capacity if action is Action.START else 0,
             },
         )
 
@@ -80,9 +97,7 @@ class EcsService(PolledKind):
         services = [s for s in found.get("services", []) if s.get("status") != "INACTIVE"]
         label = self.label(params)
         if not services:
-            return ResourceStatus(
-                type=self.type_name, id=label, state=ResourceState.MISSING, detail="not found"
-            )
+            return self.missing(label)
         desired, running = services[0]["desiredCount"], services[0]["runningCount"]
         if desired == 0 and running == 0:
             state = ResourceState.STOPPED

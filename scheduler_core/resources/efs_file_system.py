@@ -86,9 +86,7 @@ class EfsFileSystem(PolledKind):
         except ClientError as exc:
             if not is_not_found(exc, "FileSystemNotFound"):
                 raise
-            return ResourceStatus(
-                type=self.type_name, id=params.id, state=ResourceState.MISSING, detail="not found"
-            )
+            return self.missing(params.id)
         system = found["FileSystems"][0]
         throughput = system.get("ProvisionedThroughputInMibps")
         if system["LifeCycleState"] != "available":

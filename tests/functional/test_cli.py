@@ -86,6 +86,10 @@ def test_failed_execution_exits_1_naming_the_resource(
     err = capsys.readouterr().err
     assert f"c-{unique} could not be started: rds_cluster x-{unique}: " in err
     assert "Traceback" not in err
+    assert main(["status", f"c-{unique}", "-c", config]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith("last run: failed (cli, ")
+    assert f"): rds_cluster x-{unique}: " in last
 
 
 def test_unknown_composition_exits_2_listing_known_names(

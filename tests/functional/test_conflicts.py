@@ -268,8 +268,9 @@ def test_ecs_scalable_target_with_min_capacity_is_reported(
             source=ConflictSource.APPLICATION_AUTOSCALING_MIN_CAPACITY,
             detail=f"Application Auto Scaling scalable target service/{cluster}/api has "
             "MinCapacity 2, so it raises desiredCount back to 2 after envctl stops the service",
-            hint="Set the scalable target's MinCapacity to 0 outside office hours, or "
-            "deregister it (aws application-autoscaling deregister-scalable-target "
+            hint="Let envctl manage it: add `min_capacity: 2` to the item's params (stop sets "
+            "MinCapacity to 0, start restores it), or deregister the target "
+            "(aws application-autoscaling deregister-scalable-target "
             f"--service-namespace ecs --resource-id service/{cluster}/api "
             "--scalable-dimension ecs:service:DesiredCount).",
         )

@@ -38,6 +38,8 @@ compositions:
             params: {seconds: 5}
       - type: ecs_service
         params: {cluster_name: shop, name: api, desired: "2"}
+      - type: ecs_service
+        params: {cluster_name: shop, name: web, desired: 1, min_capacity: 1}
       - type: auto_scaling_group
         params: {name: workers, min: 0, max: 4, desired: 0}
       - type: auto_scaling_group

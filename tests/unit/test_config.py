@@ -156,7 +156,10 @@ BAD_FILES = [
             "- type: ecs_service\n"
             "  params: {cluster_name: shop, name: api, desird: 2, desired: 2}\n"
         ),
-        ["staging.resources[0].params.desird: unknown key; allowed: cluster_name, name, desired"],
+        [
+            "staging.resources[0].params.desird: unknown key; "
+            "allowed: cluster_name, name, desired, min_capacity"
+        ],
         id="unknown-key-in-params",
     ),
     pytest.param(
