@@ -29,7 +29,7 @@ from moto.backup.responses import BackupResponse
 from moto.core.utils import unix_time
 from moto.moto_api._internal import mock_random
 
-from infra.emulator.errors import JsonProtocolError
+from infra.emulator.patching import JsonProtocolError, wrap_once
 
 #: Pattern registered only if moto's own URL patterns stop covering selection paths.
 SELECTIONS_ROUTE = "{0}/backup/plans/(?P<backupPlanId>[^/]+)/selections/(?P<selectionId>[^/]*)$"
@@ -44,7 +44,6 @@ _CONDITION_OPERATORS = ("StringEquals", "StringNotEquals", "StringLike", "String
 _MAX_RESULTS = 1000
 
 _STORE_ATTR = "_envctl_backup_selections"
-_ORIGINAL_PREFIX = "_envctl_original_"
 # ThreadedMotoServer serves requests on several threads.
 _LOCK = threading.RLock()
 _INSTALL_LOCK = threading.Lock()
@@ -265,16 +264,6 @@ def ensure_route() -> None:
     backup_urls.url_paths[SELECTIONS_ROUTE] = BackupResponse.dispatch
 
 
-def _wrap_once(cls: type, name: str, wrapper: Callable[[Any], Any]) -> None:
-    """Wrap ``cls.name`` unless already wrapped; the original is kept on the class."""
-    marker = f"{_ORIGINAL_PREFIX}{name}"
-    if marker in cls.__dict__:
-        return
-    original = getattr(cls, name)
-    setattr(cls, marker, original)
-    setattr(cls, name, wrapper(original))
-
-
 def install() -> None:
     """Patch moto so AWS Backup selections work. Safe to call repeatedly."""
     with _INSTALL_LOCK:
@@ -288,4 +277,4 @@ def install() -> None:
         BackupResponse.get_backup_selection = _response_get_backup_selection  # type: ignore[attr-defined]
         BackupResponse.list_backup_selections = _response_list_backup_selections  # type: ignore[attr-defined]
         BackupResponse.delete_backup_selection = _response_delete_backup_selection  # type: ignore[attr-defined]
-        _wrap_once(BackupBackend, "delete_backup_plan", _wrap_delete_backup_plan)
+        wrap_once(BackupBackend, "delete_backup_plan", _wrap_delete_backup_plan)

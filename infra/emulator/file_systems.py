@@ -32,7 +32,7 @@ from moto.fsx.models import FileSystem as FsxFileSystem
 from moto.fsx.models import FSxBackend
 from moto.fsx.responses import FSxResponse
 
-from infra.emulator.errors import JsonProtocolError
+from infra.emulator.patching import JsonProtocolError, wrap_once
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,6 @@ _WINDOWS_KEYS = frozenset(
 # Attributes stored on moto objects; underscore-prefixed so moto never serialises them.
 _ACTIONS_ATTR = "_envctl_admin_actions"
 _TOKENS_ATTR = "_envctl_update_tokens"
-_ORIGINAL_PREFIX = "_envctl_original_"
 # ThreadedMotoServer serves requests on several threads; updates and the describe-time
 # completion of pending actions must not interleave.
 _LOCK = threading.RLock()
@@ -269,16 +268,6 @@ def _wrap_fsx_describe(original: Callable[..., Any]) -> Callable[..., Any]:
     return describe_file_systems
 
 
-def _wrap_once(cls: type, name: str, wrapper: Callable[[Any], Any]) -> None:
-    """Wrap ``cls.name`` unless already wrapped; the original is kept on the class."""
-    marker = f"{_ORIGINAL_PREFIX}{name}"
-    if marker in cls.__dict__:
-        return
-    original = getattr(cls, name)
-    setattr(cls, marker, original)
-    setattr(cls, name, wrapper(original))
-
-
 def install() -> None:
     """Patch moto so EFS and FSx ``UpdateFileSystem`` work. Safe to call repeatedly."""
     with _INSTALL_LOCK:
@@ -288,5 +277,5 @@ def install() -> None:
         EFSResponse.update_file_system = _efs_response_update_file_system  # type: ignore[attr-defined]
         FSxBackend.update_file_system = _fsx_backend_update_file_system  # type: ignore[attr-defined]
         FSxResponse.update_file_system = _fsx_response_update_file_system  # type: ignore[attr-defined]
-        _wrap_once(FsxFileSystem, "to_dict", _wrap_fsx_to_dict)
-        _wrap_once(FSxBackend, "describe_file_systems", _wrap_fsx_describe)
+        wrap_once(FsxFileSystem, "to_dict", _wrap_fsx_to_dict)
+        wrap_once(FSxBackend, "describe_file_systems", _wrap_fsx_describe)

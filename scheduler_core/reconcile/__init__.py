@@ -14,7 +14,7 @@ from scheduler_core.config import Composition, Config
 from scheduler_core.reconcile.desired import Desired, Targets, WindowBracket, desired_for
 from scheduler_core.reconcile.model import Change, ChangeAction, ObjectKind, Plan
 from scheduler_core.reconcile.planner import plan_changes
-from scheduler_core.runtime.deploy import role_arn, scheduler_role_arn
+from scheduler_core.runtime.deploy import role_arn, scheduler_role_arn, state_machine_arn_prefix
 from scheduler_core.settings import Settings
 
 BracketSource = Callable[[Composition], list[WindowBracket]]
@@ -27,7 +27,7 @@ def role_arns(aws: Aws, settings: Settings) -> tuple[str, str]:
 
 def targets(aws: Aws, settings: Settings) -> Targets:
     return Targets(
-        state_machine_arn_prefix=f"arn:{aws.partition}:states:{aws.region}:{aws.account_id}:stateMachine:",
+        state_machine_arn_prefix=state_machine_arn_prefix(aws),
         scheduler_role_arn=role_arns(aws, settings)[1],
         table_name=settings.table_name,
     )

@@ -26,13 +26,13 @@ class StateMachineRef:
     changed: bool
 
 
-def state_machine_arn(aws: Aws, composition: str, action: Action | str) -> str:
-    name = (
-        state_machine_name(composition, action)
-        if isinstance(action, Action)
-        else f"envctl-{composition}-{action}"
-    )
-    return f"arn:{aws.partition}:states:{aws.region}:{aws.account_id}:stateMachine:{name}"
+def state_machine_arn_prefix(aws: Aws) -> str:
+    """``arn:aws:states:<region>:<account>:stateMachine:`` of the caller's account."""
+    return f"arn:{aws.partition}:states:{aws.region}:{aws.account_id}:stateMachine:"
+
+
+def state_machine_arn(aws: Aws, composition: str, action: Action) -> str:
+    return state_machine_arn_prefix(aws) + state_machine_name(composition, action)
 
 
 def role_arn(aws: Aws, settings: Settings) -> str:
