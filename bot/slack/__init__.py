@@ -1,0 +1,1 @@
+"""Slack front end of envctl: the `/env` command grammar and, later, its listeners."""
