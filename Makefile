@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/render.py
 	$(BIN)/python benchmarks/windows.py
 	$(BIN)/python benchmarks/apply.py
+	$(BIN)/python benchmarks/slack.py
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache build *.egg-info

@@ -3,8 +3,9 @@
 Starts the emulator in this process, creates the resources that
 ``examples/compositions.yaml`` names (with maintenance and backup windows), applies
 the config (state machines, office-hours schedules, window brackets), shows the
-schedule and the window analysis, then stops and starts the ``staging``
-composition with the same commands a user would type, showing status between.
+schedule and the window analysis, then stops the ``staging`` composition from the
+CLI and starts it again from Slack (``envctl slack``: signed requests to the Slack
+app, the confirmation, the Confirm click, the result message), showing status.
 """
 
 from __future__ import annotations
@@ -111,7 +112,10 @@ def run_demo(*, say: Any = print) -> int:
                 f"status {COMPOSITION}",
                 f"stop {COMPOSITION} --wait",
                 f"status {COMPOSITION}",
-                f"start {COMPOSITION} --for 2h --wait",
+                # The Slack app, as Slack would call it: signed requests over HTTP, a
+                # confirmation, the Confirm click, the result message.
+                f'slack "/env start {COMPOSITION} for 2h" --user U0ALICE --confirm',
+                f'slack "/env status {COMPOSITION}" --user U0ALICE',
                 f"status {COMPOSITION} --json",
                 f"history {COMPOSITION}",
             ]

@@ -74,6 +74,25 @@ def _demo(ctx: Context) -> int:
     return run_demo()
 
 
+def _serve(ctx: Context) -> int:
+    from infra.serve import run_serve
+
+    return run_serve(port=ctx.args.port, config_path=getattr(ctx.args, "config", None))
+
+
+def _slack(ctx: Context) -> int:
+    from infra.slack.cli import run_slack
+
+    return run_slack(
+        ctx.args.text,
+        user=ctx.args.user,
+        channel=ctx.args.channel,
+        confirm=ctx.args.confirm,
+        url=ctx.args.url,
+        config_path=getattr(ctx.args, "config", None),
+    )
+
+
 def _validate(ctx: Context) -> int:
     config = ctx.config
     print(f"{config.path}: {plural(len(config.compositions), 'composition')}, all valid")
@@ -226,4 +245,6 @@ HANDLERS: dict[str, Callable[[Context], int]] = {
     "history": _history,
     "local": _local,
     "demo": _demo,
+    "serve": _serve,
+    "slack": _slack,
 }

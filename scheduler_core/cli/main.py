@@ -83,6 +83,20 @@ def build_parser() -> argparse.ArgumentParser:
     local = command("local", "run the local AWS emulator in the foreground", named=False)
     local.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1 (default 5000)")
     command("demo", "run envctl end to end against an in-process emulator", named=False)
+    serve = command(
+        "serve", "serve the Slack app (the Lambda handler) over HTTP locally", named=False
+    )
+    serve.add_argument("--port", type=int, default=3000, help="port on 127.0.0.1 (default 3000)")
+    slack = command(
+        "slack", "send a command to the Slack app, signed as Slack signs it", named=False
+    )
+    slack.add_argument("text", help='the command, e.g. "/env start staging for 2h"')
+    slack.add_argument("--user", default="U0LOCAL", help="Slack user id of the sender")
+    slack.add_argument("--channel", default="C0LOCAL", help="Slack channel id it is sent from")
+    slack.add_argument("--confirm", action="store_true", help="click the first Confirm button")
+    slack.add_argument(
+        "--url", help="a running `envctl serve` (default: run the app in this process)"
+    )
     return parser
 
 

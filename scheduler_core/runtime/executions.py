@@ -70,6 +70,7 @@ def begin(
     *,
     trigger: str = "cli",
     requested_by: str = "",
+    execution_name: str | None = None,
 ) -> str:
     """Start the composition's ``action`` state machine and return the execution ARN.
 
@@ -86,9 +87,11 @@ def begin(
                 f"wait for it to finish before you {action.value} it"
             )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    # A name derived from the trigger (a Slack click, an idempotency key) makes a replay
+    # return the same execution instead of starting a second one.
     started = aws.client("stepfunctions").start_execution(
         stateMachineArn=machine.arn,
-        name=f"{trigger}-{stamp}",
+        name=execution_name or f"{trigger}-{stamp}",
         input=json.dumps(
             {"composition": composition.name, "trigger": trigger, "requested_by": requested_by}
         ),

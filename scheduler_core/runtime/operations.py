@@ -68,6 +68,7 @@ class Runtime:
         actor: Actor,
         duration: timedelta | None = None,
         now: datetime | None = None,
+        execution_name: str | None = None,
     ) -> Started:
         """Start; stop again after ``duration`` (else ``auto_stop_after``) if one applies."""
         now = now or datetime.now(UTC)
@@ -78,6 +79,7 @@ class Runtime:
             Action.START,
             trigger=actor.via,
             requested_by=actor.who,
+            execution_name=execution_name,
         )
         duration = duration or composition.auto_stop_after
         auto_stop_at = None
@@ -90,7 +92,14 @@ class Runtime:
         )
         return Started(execution_arn=execution, auto_stop_at=auto_stop_at)
 
-    def stop(self, composition: Composition, *, actor: Actor, now: datetime | None = None) -> str:
+    def stop(
+        self,
+        composition: Composition,
+        *,
+        actor: Actor,
+        now: datetime | None = None,
+        execution_name: str | None = None,
+    ) -> str:
         """Stop now; a pending auto-stop is no longer needed and is removed."""
         execution = begin(
             self.aws,
@@ -99,6 +108,7 @@ class Runtime:
             Action.STOP,
             trigger=actor.via,
             requested_by=actor.who,
+            execution_name=execution_name,
         )
         self._delete_auto_stop(composition)
         self.store.audit(composition.name, who=actor.who, what="stop", via=actor.via, now=now)

@@ -7,6 +7,7 @@ One DynamoDB table (DESIGN §1), keys ``pk``/``sk``:
 | ``composition#<name>`` | ``state``           | written by the state machines (asl.tracking) |
 | ``composition#<name>`` | ``override``        | skip flags, pending auto-stop time          |
 | ``audit#<name>``       | ``<iso time>#<id>`` | who did what, when, via what; TTL           |
+| ``execution#<arn>``    | ``slack``           | the Slack message reporting on it; TTL      |
 """
 
 from __future__ import annotations
@@ -36,6 +37,13 @@ class Overrides:
     skip_next_start: bool = False
     skip_next_stop: bool = False
     auto_stop_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageRef:
+    channel: str
+    ts: str
+    user_id: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,6 +116,26 @@ class Store:
             UpdateExpression=expression,
             **extra,
         )
+
+    def put_message_ref(self, execution_arn: str, *, channel: str, ts: str, user_id: str) -> None:
+        """Remember the Slack message that reports on an execution (the notifier updates it)."""
+        self._dynamodb.put_item(
+            TableName=self.table_name,
+            Item={
+                "pk": {"S": f"execution#{execution_arn}"},
+                "sk": {"S": "slack"},
+                "channel": {"S": channel},
+                "ts": {"S": ts},
+                "user_id": {"S": user_id},
+                "expires_at": {"N": str(int((datetime.now(UTC) + AUDIT_RETENTION).timestamp()))},
+            },
+        )
+
+    def message_ref(self, execution_arn: str) -> MessageRef | None:
+        item = self._get(f"execution#{execution_arn}", "slack")
+        if not item:
+            return None
+        return MessageRef(channel=item["channel"], ts=item["ts"], user_id=item.get("user_id", ""))
 
     def audit(
         self,

@@ -17,7 +17,8 @@ def test_demo_stops_and_starts_staging_and_exits_0() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     assert "staging: running" in out and "staging: stopped" in out
-    assert out.index("staging stopped in") < out.index("staging started in")
+    assert out.index("staging stopped in") < out.index("✅ *staging* started in")
+    assert "[Confirm]  [Cancel]" in out  # the Slack confirmation, clicked by envctl slack
     assert "✓ rds_cluster staging-db stopped" in out
     assert "✓ ec2_instance i-" in out
     assert "Traceback" not in done.stderr

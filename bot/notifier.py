@@ -1,0 +1,129 @@
+"""Lambda entry point for "Step Functions Execution Status Change" events.
+
+For an execution started from Slack it updates the message that reported the start
+(with the outcome, the duration and, on failure, the failing resource and cause;
+Stop / Extend 1h buttons on a running composition). Scheduled runs and failures of
+any run are also posted to the composition's ``notify.slack_channel``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot.secrets import resolve_secret
+from bot.settings import BotSettings
+from bot.slack import blocks
+from bot.slack.commands import confirmation_value
+from scheduler_core.aws import Aws
+from scheduler_core.config import Config, load_config
+from scheduler_core.runtime.store import Store
+
+logger = logging.getLogger(__name__)
+FINISHED = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+MACHINE_PREFIX = "envctl-"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outcome:
+    composition: str
+    action: str
+    execution_arn: str
+    status: str
+    seconds: float
+    trigger: str
+    error: str | None
+    cause: str | None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "SUCCEEDED"
+
+
+def outcome_of(detail: dict[str, Any], describe: Any) -> Outcome | None:
+    """The outcome an event reports, or None when it is not a finished envctl start/stop."""
+    machine = str(detail.get("stateMachineArn", "")).rsplit(":", 1)[-1]
+    if not machine.startswith(MACHINE_PREFIX) or detail.get("status") not in FINISHED:
+        return None
+    composition, _, action = machine.removeprefix(MACHINE_PREFIX).rpartition("-")
+    if action not in ("start", "stop") or not composition:
+        return None
+    error, cause = detail.get("error"), detail.get("cause")
+    if detail["status"] != "SUCCEEDED" and not cause:
+        # Not every event carries the cause; the execution always has it.
+        described = describe(executionArn=detail["executionArn"])
+        error, cause = described.get("error"), described.get("cause")
+    try:
+        trigger = json.loads(detail.get("input") or "{}").get("trigger", "")
+    except ValueError:
+        trigger = ""
+    started, stopped = detail.get("startDate"), detail.get("stopDate")
+    seconds = (stopped - started) / 1000 if started and stopped else 0.0
+    return Outcome(
+        composition=composition,
+        action=action,
+        execution_arn=detail["executionArn"],
+        status=detail["status"],
+        seconds=seconds,
+        trigger=trigger or "",
+        error=error,
+        cause=cause,
+    )
+
+
+def notify(outcome: Outcome, *, config: Config, store: Store, client: Any) -> list[str]:
+    """Update or post the Slack messages for an outcome; returns what it did (for logs)."""
+    done = []
+    running = outcome.succeeded and outcome.action == "start"
+    value = confirmation_value(outcome.composition, "stop", duration=None, seen="running")
+    ref = store.message_ref(outcome.execution_arn)
+    result = blocks.result_blocks(
+        user_id=ref.user_id if ref else None,
+        composition=outcome.composition,
+        action=outcome.action,
+        succeeded=outcome.succeeded,
+        seconds=outcome.seconds,
+        error=outcome.error,
+        cause=outcome.cause,
+        running=running,
+        value=value,
+    )
+    text = blocks.plain_text_fallback(result)
+    if ref is not None:
+        client.chat_update(channel=ref.channel, ts=ref.ts, text=text, blocks=result)
+        done.append(f"updated {ref.channel}/{ref.ts}")
+    composition = config.compositions.get(outcome.composition)
+    channel = composition.notify.slack_channel if composition else None
+    if (
+        channel
+        and (outcome.trigger == "schedule" or not outcome.succeeded)
+        and (ref is None or ref.channel != channel)
+    ):
+        client.chat_postMessage(channel=channel, text=text, blocks=result)
+        done.append(f"posted to {channel}")
+    return done
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """AWS Lambda handler for the EventBridge rule on envctl's state machines."""
+    settings = BotSettings.from_env()
+    aws = Aws()
+    outcome = outcome_of(event.get("detail", {}), aws.client("stepfunctions").describe_execution)
+    if outcome is None:
+        return {"handled": False}
+    client = WebClient(
+        token=resolve_secret(settings.bot_token),
+        base_url=settings.slack_api_url or WebClient.BASE_URL,
+    )
+    done = notify(
+        outcome,
+        config=load_config(settings.core.config_path),
+        store=Store(aws, settings.core.table_name),
+        client=client,
+    )
+    logger.info("execution %s %s: %s", outcome.execution_arn, outcome.status, done)
+    return {"handled": True, "actions": done}

@@ -1,0 +1,165 @@
+"""The Slack app: slack-bolt ``App`` with every ``/env`` command, button and App Home.
+
+Listeners ack at once and do the work in lazy listeners (``process_before_response``
+on Lambda): nothing on the ack path calls AWS, so Slack gets its answer in time even
+on a cold start. Requests with ``X-Slack-Retry-Num`` are acknowledged and dropped:
+the first delivery is already being handled.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from slack_bolt import App, BoltResponse
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk import WebClient
+
+from bot.secrets import resolve_secret
+from bot.settings import BotSettings
+from bot.slack import actions, blocks, commands
+from bot.slack.grammar import CommandError, Verb, help_text, parse_command
+from bot.slack.services import Services
+from scheduler_core.exceptions import EnvctlError
+
+logger = logging.getLogger(__name__)
+
+BUTTONS: dict[str, Callable[[Services, dict[str, Any], commands.Request], None]] = {
+    "env_confirm": actions.confirm,
+    "env_cancel": actions.cancel,
+    "env_stop": actions.stop_button,
+    "env_extend": actions.extend_button,
+    "home_start": actions.home_button,
+    "home_stop": actions.home_button,
+}
+
+
+def build_app(settings: BotSettings, *, services: Services | None = None) -> App:
+    """The app; ``services`` may be injected (tests), else built on first use."""
+    services = services or Services(settings)
+    token = resolve_secret(settings.bot_token)
+    # No token on the shared client: Bolt gives each request's client the token from
+    # authorize() below.
+    client = WebClient(base_url=settings.slack_api_url or WebClient.BASE_URL)
+
+    def authorize(**_: Any) -> AuthorizeResult:
+        # A single workspace with a known bot token: no auth.test round trip on the first
+        # request of every cold start (an installation store would plug in here).
+        return AuthorizeResult(enterprise_id=None, team_id=None, bot_token=token)
+
+    app = App(
+        signing_secret=resolve_secret(settings.signing_secret),
+        client=client,
+        authorize=authorize,
+        process_before_response=True,
+    )
+    app.middleware(_drop_retries)
+    # Help and syntax errors are answered in the ack; only the rest starts a lazy listener
+    # (on Lambda each lazy start is an extra invocation).
+    app.command("/env", matchers=[_answered_in_ack])(_ack_command)
+    app.command("/env")(ack=_ack_command, lazy=[_lazy(services, _run_command)])
+    for action_id, work in BUTTONS.items():
+        app.action(action_id)(ack=_ack, lazy=[_lazy(services, _button(work))])
+    app.event("app_home_opened")(ack=_ack, lazy=[_lazy(services, _publish_home)])
+    return app
+
+
+def _drop_retries(request: Any, next: Callable[[], Any]) -> Any:
+    if request.headers.get("x-slack-retry-num"):
+        return BoltResponse(status=200, body="")
+    return next()
+
+
+def _answered_in_ack(command: dict[str, Any]) -> bool:
+    try:
+        return parse_command(command.get("text", "")).verb is Verb.HELP
+    except CommandError:
+        return True
+
+
+def _ack(ack: Callable[..., None]) -> None:
+    ack()
+
+
+def _ack_command(ack: Callable[..., None], command: dict[str, Any]) -> None:
+    """Answer syntax errors and help right away; everything else runs in the lazy listener."""
+    try:
+        parsed = parse_command(command.get("text", ""))
+    except CommandError as exc:
+        ack(text=blocks.escape(str(exc)), response_type="ephemeral")
+        return
+    if parsed.verb is Verb.HELP:
+        ack(text=help_text(), blocks=blocks.help_blocks(), response_type="ephemeral")
+        return
+    ack()
+
+
+def _lazy(services: Services, work: Callable[..., None]) -> Callable[..., None]:
+    """A lazy listener that turns envctl and AWS errors into a sentence for the user."""
+
+    def listener(body: dict[str, Any], respond: Any, client: Any, context: Any) -> None:
+        request = commands.Request(
+            user_id=str(context.user_id or ""),
+            user_name=_user_name(body),
+            channel_id=str(context.channel_id or ""),
+            respond=respond,
+            client=client,
+            now=datetime.now(UTC),
+        )
+        try:
+            work(services, body, request)
+        except EnvctlError as exc:
+            commands.reply(request, blocks.escape(str(exc)))
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            logger.warning("AWS refused %s: %s", exc.operation_name, error)
+            commands.reply(
+                request,
+                f"AWS refused {exc.operation_name}: {blocks.escape(str(error.get('Message')))}",
+            )
+        except BotoCoreError as exc:
+            logger.warning("cannot reach AWS: %s", exc)
+            commands.reply(request, "envctl cannot reach AWS right now; try again in a minute.")
+
+    listener.__name__ = f"lazy_{work.__name__}"
+    return listener
+
+
+def _run_command(services: Services, body: dict[str, Any], request: commands.Request) -> None:
+    text = body.get("text", "")
+    try:
+        parse_command(text)
+    except CommandError:
+        return  # the ack already said what is wrong
+    # Only now, off the ack path, are the composition names known.
+    parsed = parse_command(text, known=services.zones(), now=request.now)
+    if parsed.verb is not Verb.HELP:
+        commands.run(services, parsed, request)
+
+
+def _button(
+    work: Callable[[Services, dict[str, Any], commands.Request], None],
+) -> Callable[..., None]:
+    def run(services: Services, body: dict[str, Any], request: commands.Request) -> None:
+        work(services, body, request)
+
+    run.__name__ = work.__name__
+    return run
+
+
+def _publish_home(services: Services, body: dict[str, Any], request: commands.Request) -> None:
+    user_id = body.get("event", {}).get("user", request.user_id)
+    rows = [
+        commands.row(services, c, now=request.now) for c in services.config.compositions.values()
+    ]
+    request.client.views_publish(user_id=user_id, view=blocks.home_view(rows, user_id=user_id))
+
+
+def _user_name(body: dict[str, Any]) -> str | None:
+    user = body.get("user")
+    if isinstance(user, dict):
+        return user.get("username") or user.get("name")
+    return body.get("user_name")

@@ -1,0 +1,165 @@
+"""``envctl serve``: the Slack Lambda handler served over HTTP on 127.0.0.1.
+
+Requests become API Gateway events and go through the very handler Lambda runs;
+only the lazy listeners differ: on Lambda they are asynchronous self-invocations,
+here they run on threads (or inline, for deterministic tests).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from slack_bolt.adapter.aws_lambda import SlackRequestHandler
+from slack_bolt.lazy_listener import ThreadLazyListenerRunner
+from slack_bolt.lazy_listener.runner import LazyListenerRunner
+
+from bot.settings import BotSettings
+from bot.slack.app import build_app
+from bot.slack.services import Services
+from infra.slack.signing import api_gateway_event
+
+
+class InlineLazyListenerRunner(LazyListenerRunner):
+    """Runs lazy listeners before the response: what tests want to observe."""
+
+    def __init__(self, logger: Any) -> None:
+        self.logger = logger
+
+    def start(self, function: Any, request: Any) -> None:
+        self.run(function, request)
+
+
+@dataclass(frozen=True)
+class LocalContext:
+    """The few fields of a Lambda context the Bolt adapter reads."""
+
+    function_name: str = "envctl-local"
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:000000000000:function:envctl-local"
+
+
+def local_slack_handler(
+    settings: BotSettings, *, inline: bool = False, services: Services | None = None
+) -> SlackRequestHandler:
+    """The Lambda handler, with lazy listeners that run in this process."""
+    app = build_app(settings, services=services)
+    handler = SlackRequestHandler(app)
+    runner: LazyListenerRunner = (
+        InlineLazyListenerRunner(app.logger)
+        if inline
+        else ThreadLazyListenerRunner(app.logger, ThreadPoolExecutor(max_workers=4))
+    )
+    app.listener_runner.lazy_listener_runner = runner
+    return handler
+
+
+class LocalServer:
+    """A ThreadingHTTPServer on 127.0.0.1 in front of the Slack handler."""
+
+    def __init__(self, handler: SlackRequestHandler, *, port: int = 0) -> None:
+        self.slack = handler
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                return  # quiet: envctl prints what matters
+
+            def do_POST(self) -> None:
+                outer._handle(self)
+
+            def do_GET(self) -> None:
+                outer._handle(self)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> LocalServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def _handle(self, request: BaseHTTPRequestHandler) -> None:
+        path = request.path.split("?", 1)[0]
+        if path != "/slack/events":
+            self._send(
+                request,
+                404,
+                {"content-type": "application/json"},
+                json.dumps({"error": "not_found"}),
+            )
+            return
+        length = int(request.headers.get("Content-Length") or 0)
+        body = request.rfile.read(length).decode("utf-8")
+        headers = {name: value for name, value in request.headers.items()}
+        event = api_gateway_event(
+            body, headers, path=path, method=request.command, source_ip=request.client_address[0]
+        )
+        response = self.slack.handle(event, LocalContext())
+        self._send(
+            request,
+            int(response.get("statusCode", 500)),
+            response.get("headers") or {},
+            response.get("body") or "",
+        )
+
+    @staticmethod
+    def _send(
+        request: BaseHTTPRequestHandler, status: int, headers: dict[str, Any], body: str
+    ) -> None:
+        payload = body.encode("utf-8")
+        request.send_response(status)
+        for name, value in headers.items():
+            if name.lower() != "content-length":
+                request.send_header(name, str(value))
+        request.send_header("Content-Length", str(len(payload)))
+        request.end_headers()
+        request.wfile.write(payload)
+
+
+def run_serve(*, port: int, config_path: str | None = None) -> int:
+    """``envctl serve``: until Ctrl-C. Without Slack settings it runs against a local mock."""
+    import os
+    import secrets
+
+    from infra.slack.mock_api import MockSlackApi
+
+    env = dict(os.environ)
+    if config_path:
+        env["ENVCTL_CONFIG"] = config_path
+    mock = None
+    if not env.get("SLACK_API_URL"):
+        mock = MockSlackApi(bot_token=env.get("SLACK_BOT_TOKEN") or "xoxb-local").start()
+        env["SLACK_API_URL"] = mock.url
+        env.setdefault("SLACK_BOT_TOKEN", "xoxb-local")
+    if not env.get("SLACK_SIGNING_SECRET"):
+        env["SLACK_SIGNING_SECRET"] = secrets.token_hex(16)
+        print(f"SLACK_SIGNING_SECRET={env['SLACK_SIGNING_SECRET']} (generated for this run)")
+    server = LocalServer(local_slack_handler(BotSettings.from_env(env)), port=port)
+    print(f"Slack app listening on {server.url}/slack/events")
+    if mock is not None:
+        print(f"Its Slack Web API calls go to a local mock at {mock.url}")
+    print("Press Ctrl-C to stop.", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("\nStopping.")
+    finally:
+        server.stop()
+        if mock is not None:
+            mock.stop()
+    return 0
