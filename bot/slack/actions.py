@@ -7,12 +7,16 @@ import re
 from datetime import timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from bot.slack import blocks
 from bot.slack.commands import Request, ask_confirmation, reply
 from bot.slack.services import Services, actor
+from scheduler_core.config import Composition
 from scheduler_core.exceptions import BadInputError
 from scheduler_core.resources import Action
 from scheduler_core.runtime import running_execution
+from scheduler_core.runtime.operations import Actor
 
 IN_PROGRESS = {"start": ("running", "starting"), "stop": ("stopped", "stopping")}
 
@@ -60,20 +64,17 @@ def confirm(services: Services, body: dict[str, Any], request: Request) -> None:
         return
     who = actor(request.user_id, request.user_name)
     name = execution_name(body)
-    if action == "start":
-        seconds = value.get("d")
-        started = services.runtime.start(
-            composition,
-            actor=who,
-            duration=timedelta(seconds=seconds) if seconds else None,
-            now=request.now,
-            execution_name=name,
+    try:
+        execution = _run(services, composition, action, value, who=who, name=name, request=request)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
+            raise
+        # The same click delivered again after its run ended: it was done once, that is all.
+        request.respond(
+            text=f"This was already done; *{composition.name}* is {current} now.",
+            replace_original=True,
         )
-        execution = started.execution_arn
-    else:
-        execution = services.runtime.stop(
-            composition, actor=who, now=request.now, execution_name=name
-        )
+        return
     request.respond(
         text=f"{action.capitalize()} of *{composition.name}* requested.", replace_original=True
     )
@@ -87,6 +88,29 @@ def confirm(services: Services, body: dict[str, Any], request: Request) -> None:
     services.runtime.store.put_message_ref(
         execution, channel=posted["channel"], ts=posted["ts"], user_id=request.user_id
     )
+
+
+def _run(
+    services: Services,
+    composition: Composition,
+    action: str,
+    value: dict[str, Any],
+    *,
+    who: Actor,
+    name: str,
+    request: Request,
+) -> str:
+    if action == "start":
+        seconds = value.get("d")
+        started = services.runtime.start(
+            composition,
+            actor=who,
+            duration=timedelta(seconds=seconds) if seconds else None,
+            now=request.now,
+            execution_name=name,
+        )
+        return started.execution_arn
+    return services.runtime.stop(composition, actor=who, now=request.now, execution_name=name)
 
 
 def cancel(services: Services, body: dict[str, Any], request: Request) -> None:
