@@ -114,10 +114,10 @@ def run_demo(*, say: Any = print) -> int:
                 f"status {COMPOSITION}",
                 # The Slack app, as Slack would call it: signed requests over HTTP, a
                 # confirmation, the Confirm click, the result message.
+                f"status {COMPOSITION} --json",
                 f'slack "/env start {COMPOSITION} for 2h" --user U0ALICE --confirm',
                 f'slack "/env status {COMPOSITION}" --user U0ALICE',
-                f"status {COMPOSITION} --json",
-                f"history {COMPOSITION}",
+                f'slack "/env history {COMPOSITION}" --user U0ALICE',
             ]
             for step in steps:
                 say(f"$ envctl {step}", flush=True)
