@@ -79,7 +79,23 @@ def create_demo_resources(emulator: Emulator) -> dict[str, str]:
     return {"ec2_instance": instance["Instances"][0]["InstanceId"]}
 
 
-def run_demo(*, say: Any = print) -> int:
+def _keep_serving(config: Path, port: int, say: Any) -> int:
+    """Leave the demo's AWS up and serve the Slack app and the webhooks on it."""
+    import secrets
+
+    from infra.serve import run_serve
+
+    key = secrets.token_hex(16)
+    os.environ["ENVCTL_WEBHOOK_API_KEYS"] = f"demo={key}"
+    say("The demo environment stays up. In another shell:")
+    say(f"  export KEY={key} API=http://127.0.0.1:{port}/webhooks")
+    say(f"  export AWS_ENDPOINT_URL={os.environ['AWS_ENDPOINT_URL']} AWS_DEFAULT_REGION=us-east-1")
+    say("  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing")
+    say(f"  export ENVCTL_CONFIG={config}")
+    return run_serve(port=port, config_path=str(config))
+
+
+def run_demo(*, say: Any = print, serve_port: int | None = None) -> int:
     """Run the demo; returns the exit code of the first failing command, else 0."""
     from scheduler_core.cli.main import main
 
@@ -126,5 +142,7 @@ def run_demo(*, say: Any = print) -> int:
                 if code != 0:
                     say(f"The demo stopped: `envctl {step}` exited with {code}.")
                     return code
+            if serve_port is not None:
+                return _keep_serving(config, serve_port, say)
     say(f"== Demo finished in {time.monotonic() - began:.0f}s. Next: README.md ==")
     return 0

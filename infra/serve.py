@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,6 +42,9 @@ class LocalContext:
     function_name: str = "envctl-local"
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:000000000000:function:envctl-local"
 
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
 
 def local_slack_handler(
     settings: BotSettings, *, inline: bool = False, services: Services | None = None
@@ -60,8 +64,15 @@ def local_slack_handler(
 class LocalServer:
     """A ThreadingHTTPServer on 127.0.0.1 in front of the Slack handler."""
 
-    def __init__(self, handler: SlackRequestHandler, *, port: int = 0) -> None:
+    def __init__(
+        self,
+        handler: SlackRequestHandler | None,
+        *,
+        port: int = 0,
+        webhooks: Callable[[dict[str, Any], Any], dict[str, Any]] | None = None,
+    ) -> None:
         self.slack = handler
+        self.webhooks = webhooks
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -72,6 +83,12 @@ class LocalServer:
                 outer._handle(self)
 
             def do_GET(self) -> None:
+                outer._handle(self)
+
+            def do_PUT(self) -> None:
+                outer._handle(self)
+
+            def do_DELETE(self) -> None:
                 outer._handle(self)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
@@ -95,21 +112,27 @@ class LocalServer:
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         path = request.path.split("?", 1)[0]
-        if path != "/slack/events":
+        target: Callable[[dict[str, Any], Any], dict[str, Any]] | None = None
+        if path == "/slack/events" and self.slack is not None:
+            target = self.slack.handle
+        elif path.startswith("/webhooks/") and self.webhooks is not None:
+            target = self.webhooks
+        if target is None:
             self._send(
                 request,
                 404,
                 {"content-type": "application/json"},
-                json.dumps({"error": "not_found"}),
+                json.dumps({"error": "not_found", "message": f"nothing is served at {path}"}),
             )
             return
         length = int(request.headers.get("Content-Length") or 0)
-        body = request.rfile.read(length).decode("utf-8")
+        body = request.rfile.read(length).decode("utf-8", errors="replace")
         headers = {name: value for name, value in request.headers.items()}
+        # The source address is the socket's, as API Gateway's sourceIp: never a header.
         event = api_gateway_event(
             body, headers, path=path, method=request.command, source_ip=request.client_address[0]
         )
-        response = self.slack.handle(event, LocalContext())
+        response = target(event, LocalContext())
         self._send(
             request,
             int(response.get("statusCode", 500)),
@@ -131,6 +154,19 @@ class LocalServer:
         request.wfile.write(payload)
 
 
+def _serialised(
+    handle: Callable[[dict[str, Any], Any], dict[str, Any]],
+) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The Powertools resolver keeps the current event on itself: one request at a time."""
+    lock = threading.Lock()
+
+    def serialised(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        with lock:
+            return handle(event, context)
+
+    return serialised
+
+
 def run_serve(*, port: int, config_path: str | None = None) -> int:
     """``envctl serve``: until Ctrl-C. Without Slack settings it runs against a local mock."""
     import os
@@ -149,8 +185,20 @@ def run_serve(*, port: int, config_path: str | None = None) -> int:
     if not env.get("SLACK_SIGNING_SECRET"):
         env["SLACK_SIGNING_SECRET"] = secrets.token_hex(16)
         print(f"SLACK_SIGNING_SECRET={env['SLACK_SIGNING_SECRET']} (generated for this run)")
-    server = LocalServer(local_slack_handler(BotSettings.from_env(env)), port=port)
+    from bot.webhook_handler import build_api
+    from bot.webhooks.security import WebhookSettings
+    from scheduler_core.settings import Settings
+
+    webhooks = build_api(
+        settings=Settings.from_env(env), webhook_settings=WebhookSettings.from_env(env)
+    )
+    server = LocalServer(
+        local_slack_handler(BotSettings.from_env(env)),
+        port=port,
+        webhooks=_serialised(webhooks.handle),
+    )
     print(f"Slack app listening on {server.url}/slack/events")
+    print(f"Webhooks on {server.url}/webhooks/ (keys: ENVCTL_WEBHOOK_API_KEYS)")
     if mock is not None:
         print(f"Its Slack Web API calls go to a local mock at {mock.url}")
     print("Press Ctrl-C to stop.", flush=True)

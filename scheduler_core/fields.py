@@ -7,6 +7,7 @@ message says what is expected and what was given, in the file's own terms.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 from typing import Annotated, Any
@@ -81,7 +82,20 @@ def _boolean(value: Any) -> bool:
     raise PydanticCustomError("envctl_boolean", f"expected true or false, got {shown(value)}")
 
 
+def _network(value: Any) -> str:
+    # Kept as text (the canonical form) so the config stays plain data.
+    try:
+        return str(ipaddress.ip_network(str(value).strip(), strict=False))
+    except ValueError:
+        raise PydanticCustomError(
+            "envctl_network",
+            f"expected an IPv4 or IPv6 address or CIDR such as 203.0.113.0/24 or 2001:db8::/32, "
+            f"got {shown(value)}",
+        ) from None
+
+
 Count = Annotated[int, BeforeValidator(_non_negative_int)]
+Network = Annotated[str, BeforeValidator(_network)]
 PositiveInt = Annotated[int, BeforeValidator(_positive_int)]
 Throughput = Annotated[float, BeforeValidator(_throughput)]
 Identifier = Annotated[str, BeforeValidator(_identifier)]

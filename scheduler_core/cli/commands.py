@@ -71,7 +71,7 @@ def _local(ctx: Context) -> int:
 def _demo(ctx: Context) -> int:
     from infra.demo import run_demo
 
-    return run_demo()
+    return run_demo(serve_port=ctx.args.serve)
 
 
 def _serve(ctx: Context) -> int:

@@ -82,7 +82,15 @@ def build_parser() -> argparse.ArgumentParser:
     windows.add_argument("--json", action="store_true", help="machine-readable output")
     local = command("local", "run the local AWS emulator in the foreground", named=False)
     local.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1 (default 5000)")
-    command("demo", "run envctl end to end against an in-process emulator", named=False)
+    demo = command("demo", "run envctl end to end against an in-process emulator", named=False)
+    demo.add_argument(
+        "--serve",
+        type=int,
+        nargs="?",
+        const=3000,
+        metavar="PORT",
+        help="afterwards keep the emulator up and serve Slack and webhooks (default port 3000)",
+    )
     serve = command(
         "serve", "serve the Slack app (the Lambda handler) over HTTP locally", named=False
     )

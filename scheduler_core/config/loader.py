@@ -233,7 +233,9 @@ def _validated(
         return model.model_validate(data)
     except ValidationError as exc:
         for error in exc.errors():
-            location = ".".join(str(part) for part in error["loc"])
+            location = "".join(
+                f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"]
+            ).lstrip(".")
             field = ".".join(part for part in (prefix, location) if part)
             report(field, _message(error, model))
         return None
@@ -245,7 +247,9 @@ def _message(error: Any, model: type[BaseModel]) -> str:
         return "missing; required"
     if kind == "extra_forbidden":
         owner = _model_at(model, error["loc"][:-1])
-        return f"unknown key; allowed: {', '.join(owner.model_fields)}"
+        # resources is validated on its own, item by item, but belongs to the composition.
+        extra = ["resources"] if owner is CompositionSettings else []
+        return f"unknown key; allowed: {', '.join([*owner.model_fields, *extra])}"
     if kind.startswith("envctl_"):
         return str(error["msg"])
     if kind in {"string_type", "model_type", "dict_type", "tuple_type", "list_type"}:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field
 
 from scheduler_core.exceptions import UnknownCompositionError
-from scheduler_core.fields import Count, Flag, Identifier, PositiveInt
+from scheduler_core.fields import Count, Flag, Identifier, Network, PositiveInt
 from scheduler_core.resources import REGISTRY, ResourceKind
 
 ON_DEMAND = "on-demand"
@@ -58,6 +58,12 @@ class Access(Strict):
     protected: Flag = False
 
 
+class Webhooks(Strict):
+    """Per-composition webhook settings: who may call, by source network."""
+
+    ip_allowlist: tuple[Network, ...] = ()
+
+
 class CompositionSettings(Strict):
     """Every composition field except ``resources`` (validated item by item)."""
 
@@ -69,6 +75,7 @@ class CompositionSettings(Strict):
     window_margin_minutes: Count = 15
     notify: Notify = Field(default_factory=Notify)
     access: Access | None = None
+    webhooks: Webhooks = Field(default_factory=Webhooks)
 
 
 class Composition(Strict):
@@ -83,6 +90,7 @@ class Composition(Strict):
     window_margin_minutes: int
     notify: Notify
     access: Access | None
+    webhooks: Webhooks = Field(default_factory=Webhooks)
     resources: tuple[Step, ...]
 
     @property

@@ -1,0 +1,83 @@
+"""Lambda entry point of the webhook API (API Gateway REST API → Powertools resolver).
+
+Logs never carry the API key or the request body: the event is not logged, and
+only the method, path, source address and the key's *name* are added to log lines.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+
+from bot.webhooks.app import WebhookApi
+from bot.webhooks.security import WebhookSettings
+from scheduler_core.aws import Aws
+from scheduler_core.config import load_config
+from scheduler_core.runtime.operations import Runtime
+from scheduler_core.settings import Settings
+
+logger = Logger(service="envctl-webhooks")
+IDEMPOTENCY_SECONDS = 3600
+
+
+def idempotency(table_name: str, aws: Aws) -> tuple[Any, IdempotencyConfig]:
+    """Powertools idempotency on the envctl table: a replay within an hour gets the first answer."""
+    persistence = DynamoDBPersistenceLayer(
+        table_name=table_name,
+        key_attr="pk",
+        sort_key_attr="sk",
+        static_pk_value="idempotency#webhooks",
+        expiry_attr="expires_at",
+        boto3_client=aws.client("dynamodb"),
+    )
+    config = IdempotencyConfig(
+        event_key_jmespath="key",
+        # The same key with another request is an error, not a silent replay.
+        payload_validation_jmespath="[composition, action, body]",
+        expires_after_seconds=IDEMPOTENCY_SECONDS,
+    )
+
+    def decorate(function: Any) -> Any:
+        return idempotent_function(
+            data_keyword_argument="request", persistence_store=persistence, config=config
+        )(function)
+
+    return decorate, config
+
+
+def build_api(
+    *, settings: Settings | None = None, webhook_settings: WebhookSettings | None = None
+) -> WebhookApi:
+    core = settings or Settings.from_env()
+    aws = Aws()
+    decorate, config = idempotency(core.table_name, aws)
+    return WebhookApi(
+        settings=webhook_settings or WebhookSettings.from_env(),
+        config=cache(lambda: load_config(core.config_path)),
+        runtime=cache(lambda: Runtime(aws, core)),
+        idempotent=decorate,
+        logger=logger,
+        # In-progress records then expire with the invocation, not only after the hour.
+        on_request=config.register_lambda_context,
+    )
+
+
+@cache
+def api() -> WebhookApi:
+    return build_api()
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """AWS Lambda handler for ``/webhooks/...``."""
+    identity = (event.get("requestContext") or {}).get("identity") or {}
+    logger.append_keys(
+        method=event.get("httpMethod"), path=event.get("path"), source_ip=identity.get("sourceIp")
+    )
+    return api().handle(event, context)
