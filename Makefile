@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 ASL_VALIDATOR := .tools/node_modules/.bin/asl-validator
 
-.PHONY: test demo lint bench clean
+.PHONY: test demo lint bench package clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,25 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/windows.py
 	$(BIN)/python benchmarks/apply.py
 	$(BIN)/python benchmarks/slack.py
+	$(BIN)/python benchmarks/webhooks.py
+
+# The Lambda bundle for template.yaml: code, the compositions file (CONFIG) and the
+# runtime dependencies pinned from pyproject.toml, built for arm64 / Python 3.12.
+CONFIG ?= compositions.yaml
+LAMBDA_PLATFORM := --platform manylinux2014_aarch64 --implementation cp --python-version 3.12 --only-binary=:all:
+
+package: $(STAMP)
+	@test -f "$(CONFIG)" || { echo "make package: $(CONFIG) not found; pass CONFIG=path/to/compositions.yaml" >&2; exit 2; }
+	$(BIN)/envctl -c "$(CONFIG)" validate
+	rm -rf build/lambda build/pkgvenv
+	$(PYTHON) -m venv build/pkgvenv
+	build/pkgvenv/bin/python -m pip install --quiet .
+	build/pkgvenv/bin/python -m pip freeze --exclude-editable | grep -vi '^envctl' > build/requirements.txt
+	$(BIN)/python -m pip install --quiet --target build/lambda $(LAMBDA_PLATFORM) -r build/requirements.txt
+	cp -r scheduler_core bot build/lambda/
+	cp "$(CONFIG)" build/lambda/compositions.yaml
+	find build/lambda -name __pycache__ -prune -exec rm -rf {} +
+	@echo "build/lambda is ready (pinned: build/requirements.txt); deploy with: sam deploy --guided"
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache build *.egg-info

@@ -16,12 +16,17 @@ AWS_VARIABLES = (
     "ENVCTL_TABLE",
     "ENVCTL_STATE_MACHINE_ROLE_ARN",
     "ENVCTL_SCHEDULER_ROLE_ARN",
+    "ENVCTL_WEBHOOK_API_KEYS",
+    "ENVCTL_WEBHOOK_IP_ALLOWLIST",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_BOT_TOKEN",
+    "SLACK_API_URL",
 )
 
 
 @pytest.fixture(autouse=True)
 def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Clear AWS settings and set fake credentials so nothing can reach AWS."""
+    """Clear AWS and Slack settings and set fake credentials: nothing can reach AWS or Slack."""
     for name in AWS_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")

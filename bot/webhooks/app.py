@@ -21,6 +21,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
 from botocore.exceptions import BotoCoreError, ClientError
@@ -63,14 +64,19 @@ class StopBody(BaseModel):
     reason: str | None = Field(default=None, max_length=500)
 
 
-class StopAccepted(BaseModel):
+class Accepted(BaseModel):
+    """202 answer of start and stop."""
+
+    model_config = ConfigDict(extra="forbid")
     composition: str
     action: str
     executionArn: str  # the contract's name
 
 
-class StartAccepted(StopAccepted):
-    auto_stop_at: str | None = Field(default=None, description="when it stops by itself")
+class AcceptedWithAutoStop(Accepted):
+    """202 answer of a start that stops by itself (``auto_stop_at`` only then)."""
+
+    auto_stop_at: str = Field(description="when it stops by itself (ISO 8601, UTC)")
 
 
 class SourceRefusedError(BadInputError):
@@ -99,7 +105,15 @@ def as_json_request(event: dict[str, Any]) -> dict[str, Any]:
     }
     headers["Content-Type"] = "application/json"
     multi["Content-Type"] = ["application/json"]
-    return {**event, "headers": headers, "multiValueHeaders": multi}
+    body = event.get("body")
+    # Only blanks is no body at all (the JSON check let it through as empty).
+    blank = isinstance(body, str) and not body.strip() and not event.get("isBase64Encoded")
+    return {
+        **event,
+        "headers": headers,
+        "multiValueHeaders": multi,
+        "body": None if blank else body,
+    }
 
 
 def proxy_error(status: int, code: str, message: str) -> dict[str, Any]:
@@ -183,13 +197,13 @@ class WebhookApi:
         @app.post(f"{BASE}/compositions/<name>/start", summary="Start a composition")
         def start(
             name: Annotated[str, Path()], body: Annotated[StartBody | None, Body()] = None
-        ) -> Response[StartAccepted]:
+        ) -> Response[Accepted | AcceptedWithAutoStop]:
             return self._act(name, "start", body.model_dump() if body else {})
 
         @app.post(f"{BASE}/compositions/<name>/stop", summary="Stop a composition")
         def stop(
             name: Annotated[str, Path()], body: Annotated[StopBody | None, Body()] = None
-        ) -> Response[StopAccepted]:
+        ) -> Response[Accepted]:
             return self._act(name, "stop", body.model_dump() if body else {})
 
         @app.get(f"{BASE}/compositions/<name>", summary="Live state of a composition")
@@ -230,6 +244,7 @@ class WebhookApi:
         app.exception_handler(SourceRefusedError)(lambda exc: error(403, "forbidden", str(exc)))
         app.exception_handler(BadInputError)(lambda exc: error(422, "invalid_field", str(exc)))
         app.exception_handler(ClientError)(self._aws_error)
+        app.exception_handler(IdempotencyPersistenceLayerError)(self._aws_error)
         app.exception_handler(BotoCoreError)(self._aws_error)
 
     def _act(self, name: str, action: str, body: dict[str, Any]) -> Response[Any]:
@@ -262,15 +277,14 @@ class WebhookApi:
                 duration=parse_duration(duration) if duration else None,
                 now=datetime.now(UTC),
             )
-            accepted = StartAccepted(
-                composition=composition.name,
-                action="start",
-                executionArn=started.execution_arn,
-                auto_stop_at=started.auto_stop_at.isoformat() if started.auto_stop_at else None,
-            )
-            return accepted.model_dump(exclude_none=True)
+            accepted = Accepted(
+                composition=composition.name, action="start", executionArn=started.execution_arn
+            ).model_dump()
+            if started.auto_stop_at:
+                accepted["auto_stop_at"] = started.auto_stop_at.isoformat()
+            return accepted
         execution = runtime.stop(composition, actor=actor, now=datetime.now(UTC))
-        return StopAccepted(
+        return Accepted(
             composition=composition.name, action="stop", executionArn=execution
         ).model_dump()
 

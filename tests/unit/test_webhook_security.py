@@ -1,0 +1,202 @@
+"""API keys (named, rotated, constant time) and source-IP allowlists of the webhooks."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+import pytest
+
+from bot.webhooks import security
+from bot.webhooks.security import (
+    WebhookSettings,
+    allowed,
+    key_name,
+    parse_api_keys,
+    parse_networks,
+)
+from scheduler_core.exceptions import ConfigError
+
+KEYS = {"new": "key-new-0123456789", "old": "key-old-9876543210"}
+
+
+def networks(*values: str) -> tuple[Any, ...]:
+    return parse_networks(values, setting="test")
+
+
+# --- parse_api_keys ----------------------------------------------------------------------
+
+
+def test_parse_api_keys_reads_named_pairs() -> None:
+    assert parse_api_keys("new=k2,old=k1") == {"new": "k2", "old": "k1"}
+
+
+def test_parse_api_keys_strips_spaces_and_ignores_empty_entries() -> None:
+    assert parse_api_keys(" new = k2 , ,old=k1, ") == {"new": "k2", "old": "k1"}
+
+
+def test_parse_api_keys_keeps_equals_signs_inside_a_key() -> None:
+    assert parse_api_keys("ci=YWJjZA==") == {"ci": "YWJjZA=="}
+
+
+def test_parse_api_keys_of_empty_text_is_no_keys() -> None:
+    assert parse_api_keys("") == {}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["just-a-key", "=k1", "ci=", "ci=  ", "new=k2,old", " = "],
+    ids=["no-separator", "no-name", "no-key", "blank-key", "second-entry-bare", "blank-both"],
+)
+def test_parse_api_keys_rejects_malformed_entries_with_a_clear_message(text: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_api_keys(text)
+
+    message = str(raised.value)
+    assert "ENVCTL_WEBHOOK_API_KEYS" in message
+    assert "name=key" in message
+
+
+def test_parse_api_keys_error_never_echoes_a_key_value() -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_api_keys("ci=super-secret-value,broken")
+
+    assert "super-secret-value" not in str(raised.value)
+
+
+def test_settings_without_keys_refuse_every_key() -> None:
+    settings = WebhookSettings.from_env({})
+
+    assert settings.api_keys == {}
+    assert key_name("anything", settings.api_keys) is None
+
+
+def test_settings_read_keys_and_allowlist_from_the_environment() -> None:
+    settings = WebhookSettings.from_env(
+        {
+            "ENVCTL_WEBHOOK_API_KEYS": "new=k2,old=k1",
+            "ENVCTL_WEBHOOK_IP_ALLOWLIST": "10.0.0.0/8, 2001:db8::/32",
+        }
+    )
+
+    assert settings.api_keys == {"new": "k2", "old": "k1"}
+    assert [str(network) for network in settings.ip_allowlist] == ["10.0.0.0/8", "2001:db8::/32"]
+
+
+# --- key_name ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(KEYS))
+def test_key_name_returns_the_name_of_the_presented_key(name: str) -> None:
+    assert key_name(KEYS[name], KEYS) == name
+
+
+@pytest.mark.parametrize(
+    "presented",
+    [None, "", "key-new-012345678", "key-new-01234567890", "KEY-NEW-0123456789", "ķ-non-ascii"],
+    ids=["none", "empty", "prefix", "longer", "other-case", "non-ascii"],
+)
+def test_key_name_refuses_anything_but_an_exact_key(presented: str | None) -> None:
+    assert key_name(presented, KEYS) is None
+
+
+def test_key_name_with_no_configured_keys_refuses_every_key() -> None:
+    assert key_name("key-new-0123456789", {}) is None
+
+
+def test_key_name_compares_against_every_key_even_when_the_first_matches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    compared: list[bytes] = []
+    original = hmac.compare_digest
+
+    def spy(a: Any, b: Any) -> bool:
+        compared.append(b)
+        return original(a, b)
+
+    monkeypatch.setattr(security.hmac, "compare_digest", spy)
+    keys = {"first": "k-one", "second": "k-two", "third": "k-three"}
+
+    assert key_name("k-one", keys) == "first"
+    assert compared == [b"k-one", b"k-two", b"k-three"]
+
+
+def test_key_name_compares_in_constant_time_with_hmac_compare_digest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[tuple[Any, Any]] = []
+    monkeypatch.setattr(security.hmac, "compare_digest", lambda a, b: calls.append((a, b)) or False)
+
+    assert key_name("wrong", KEYS) is None
+    assert len(calls) == len(KEYS)
+
+
+# --- allowed ------------------------------------------------------------------------------------
+
+
+def test_empty_allowlist_allows_any_source() -> None:
+    assert allowed("203.0.113.9", ())
+    assert allowed("2001:db8::1", [])
+
+
+def test_ipv4_source_inside_an_ipv4_network_is_allowed() -> None:
+    assert allowed("10.1.2.3", networks("10.0.0.0/8"))
+
+
+def test_ipv4_source_outside_an_ipv4_network_is_refused() -> None:
+    assert not allowed("11.0.0.1", networks("10.0.0.0/8"))
+
+
+def test_single_address_allowlist_allows_only_that_address() -> None:
+    allowlist = networks("192.0.2.7")
+
+    assert allowed("192.0.2.7", allowlist)
+    assert not allowed("192.0.2.8", allowlist)
+
+
+def test_ipv6_source_inside_an_ipv6_network_is_allowed() -> None:
+    assert allowed("2001:db8::5", networks("2001:db8::/32"))
+
+
+def test_ipv6_source_outside_an_ipv6_network_is_refused() -> None:
+    assert not allowed("2001:db9::1", networks("2001:db8::/32"))
+
+
+def test_mixed_allowlist_allows_a_source_of_either_family() -> None:
+    allowlist = networks("10.0.0.0/8", "2001:db8::/32")
+
+    assert allowed("10.9.9.9", allowlist)
+    assert allowed("2001:db8:ffff::1", allowlist)
+    assert not allowed("172.16.0.1", allowlist)
+    assert not allowed("2001:db9::1", allowlist)
+
+
+def test_ipv4_source_is_refused_by_an_ipv6_only_allowlist() -> None:
+    assert not allowed("10.0.0.1", networks("2001:db8::/32"))
+
+
+def test_ipv6_source_is_refused_by_an_ipv4_only_allowlist() -> None:
+    assert not allowed("::1", networks("0.0.0.0/0"))
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["", "not-an-ip", "999.1.1.1", "10.0.0.0/8", "10.0.0.1, 10.0.0.2", " 10.0.0.1", "10.0.0"],
+)
+def test_garbage_source_is_refused_by_a_non_empty_allowlist(source: str) -> None:
+    assert not allowed(source, networks("0.0.0.0/0", "::/0"))
+
+
+def test_parse_networks_accepts_host_bits_and_spaces() -> None:
+    assert [str(n) for n in networks(" 10.1.2.3/8 ", "2001:db8::1/32")] == [
+        "10.0.0.0/8",
+        "2001:db8::/32",
+    ]
+
+
+def test_parse_networks_rejects_garbage_naming_the_setting_and_the_value() -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_networks(["10.0.0.0/8", "office"], setting="ENVCTL_WEBHOOK_IP_ALLOWLIST")
+
+    assert "ENVCTL_WEBHOOK_IP_ALLOWLIST" in str(raised.value)
+    assert "'office'" in str(raised.value)
