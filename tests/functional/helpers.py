@@ -50,3 +50,21 @@ def called_actions(aws: Aws, execution_arn: str) -> list[str]:
                 service = details["resourceType"].removeprefix("aws-sdk:")
                 calls.append(f"{service}:{details['resource']}")
     return calls
+
+
+def state_machine_names(sfn: Any) -> set[str]:
+    """Every state machine's name; paginated, as the shared emulator holds many pages."""
+    return {
+        machine["name"]
+        for page in sfn.get_paginator("list_state_machines").paginate()
+        for machine in page["stateMachines"]
+    }
+
+
+def schedule_group_names(scheduler: Any) -> set[str]:
+    """Every schedule group's name, paginated."""
+    return {
+        group["Name"]
+        for page in scheduler.get_paginator("list_schedule_groups").paginate()
+        for group in page["ScheduleGroups"]
+    }

@@ -16,6 +16,7 @@ from scheduler_core.cli.main import main
 from scheduler_core.config import Config, parse_config
 from scheduler_core.reconcile import apply_plan, make_plan
 from scheduler_core.settings import Settings
+from tests.functional.helpers import schedule_group_names, state_machine_names
 
 READ_PREFIXES = ("Describe", "Get", "List")
 
@@ -208,12 +209,12 @@ def test_prune_deletes_only_what_envctl_created_for_removed_compositions(
         f"- state machine envctl-{gone}-start",
         f"- state machine envctl-{gone}-stop",
     ]
-    groups = {g["Name"] for g in scheduler.list_schedule_groups()["ScheduleGroups"]}
+    groups = schedule_group_names(scheduler)
     assert {f"envctl-{keep}", f"envctl-{gone}", f"envctl-foreign{unique}"} <= groups
     assert [
         s["Name"] for s in scheduler.list_schedules(GroupName=f"envctl-{gone}")["Schedules"]
     ] == ["theirs"]
-    machines = {m["name"] for m in sfn.list_state_machines()["stateMachines"]}
+    machines = state_machine_names(sfn)
     assert f"envctl-{gone}-custom" in machines
     assert f"envctl-{gone}-start" not in machines and f"envctl-{keep}-start" in machines
 
@@ -228,9 +229,7 @@ def test_prune_removes_the_group_when_only_envctl_schedules_were_in_it(
 
     assert f"- schedule group envctl-{gone}" in pruned
     assert not [change for change in pruned if keep in change]
-    groups = {
-        g["Name"] for g in aws_env.client("scheduler").list_schedule_groups()["ScheduleGroups"]
-    }
+    groups = schedule_group_names(aws_env.client("scheduler"))
     assert f"envctl-{gone}" not in groups
 
 

@@ -23,7 +23,7 @@ from scheduler_core.runtime.operations import Actor, Runtime
 from scheduler_core.runtime.store import Store
 from scheduler_core.settings import Settings
 from tests.functional import moto_resources
-from tests.functional.helpers import called_actions, composition, run
+from tests.functional.helpers import called_actions, composition, run, state_machine_names
 from tests.functional.test_reconcile import config_of
 
 ALICE = Actor(who="alice", via="cli")
@@ -267,8 +267,8 @@ def test_cli_bad_input_exits_2_with_a_sentence(
     for argv, message in cases.items():
         assert main([*argv, "-c", str(path)]) == 2, argv
         assert capsys.readouterr().err == message
-    machines = aws_env.client("stepfunctions").list_state_machines()["stateMachines"]
-    assert "envctl-od-start" not in {machine["name"] for machine in machines}  # nothing started
+    machines = state_machine_names(aws_env.client("stepfunctions"))
+    assert "envctl-od-start" not in machines  # nothing started
 
 
 def test_cli_start_for_prints_the_local_auto_stop_time(

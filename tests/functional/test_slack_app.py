@@ -273,13 +273,16 @@ def ack_body(response: dict[str, Any]) -> Message:
 def executions(em: Emulator, composition: str, action: str) -> list[str]:
     """ARNs of every execution of the composition's start/stop state machine."""
     sfn = em.client("stepfunctions")
-    machines = sfn.list_state_machines()["stateMachines"]
+    # Paginate: the shared emulator holds far more than one page of state machines.
     wanted = f"envctl-{composition}-{action}"
     found = []
-    for machine in machines:
-        if machine["name"] == wanted:
-            listed = sfn.list_executions(stateMachineArn=machine["stateMachineArn"])
-            found += [execution["executionArn"] for execution in listed["executions"]]
+    for page in sfn.get_paginator("list_state_machines").paginate():
+        for machine in page["stateMachines"]:
+            if machine["name"] == wanted:
+                pages = sfn.get_paginator("list_executions").paginate(
+                    stateMachineArn=machine["stateMachineArn"]
+                )
+                found += [e["executionArn"] for page_ in pages for e in page_["executions"]]
     return found
 
 

@@ -38,6 +38,7 @@ from scheduler_core.runtime.operations import Runtime
 from scheduler_core.runtime.store import Store
 from scheduler_core.settings import Settings
 from tests.functional import moto_resources
+from tests.functional.helpers import state_machine_names
 
 NEW_KEY = "new-key-value-7f3a9c1e5b2d"
 OLD_KEY = "old-key-value-0d8e6b4a2c1f"
@@ -130,11 +131,12 @@ def hooks(aws_env: Emulator, unique: str, tmp_path: Path) -> Hooks:
 def executions(em: Emulator, composition: str, action: str) -> list[str]:
     """ARNs of every execution of the composition's start or stop state machine."""
     sfn = em.client("stepfunctions")
-    for machine in sfn.list_state_machines()["stateMachines"]:
-        if machine["name"] == f"envctl-{composition}-{action}":
-            listed = sfn.list_executions(stateMachineArn=machine["stateMachineArn"])
-            return [execution["executionArn"] for execution in listed["executions"]]
-    return []
+    name = f"envctl-{composition}-{action}"
+    if name not in state_machine_names(sfn):
+        return []
+    arn = f"arn:aws:states:us-east-1:123456789012:stateMachine:{name}"
+    pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=arn)
+    return [execution["executionArn"] for page in pages for execution in page["executions"]]
 
 
 def finish(execution_arn: str) -> None:

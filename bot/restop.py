@@ -1,0 +1,197 @@
+"""Stop databases again after RDS starts them because they were stopped for 7 days.
+
+RDS starts a stopped DB instance (event RDS-EVENT-0154) or DB cluster
+(RDS-EVENT-0153) by itself after seven days. EventBridge delivers those events
+(``source: aws.rds``, ``detail-type: RDS DB Instance Event | RDS DB Cluster Event``,
+``detail: {EventID, SourceIdentifier, SourceArn, SourceType, Message, ...}``) here.
+
+For the compositions of the bundled config that contain the resource:
+
+- if every one of them is recorded ``stopped`` (the state row the state machines
+  write), the first one's STOP state machine runs with ``trigger="restop"``. Its
+  readiness loop waits while the database is still ``starting`` and stops it once it
+  is ``available``; its other resources are already stopped, so they are no-ops.
+  The action is audited (who ``aws rds auto-start``, via ``restop``).
+- otherwise nothing is stopped: a composition that is running, starting, stopping,
+  failed or has no recorded state may need the database (or a person is on it).
+
+Each composition's ``notify.slack_channel`` gets a short notice when
+``SLACK_BOT_TOKEN`` is set; a Slack failure is logged and never fails the re-stop.
+Errors of the re-stop itself propagate, so Lambda's retries and alarms apply.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackClientError
+
+from bot.secrets import resolve_secret
+from scheduler_core.aws import Aws
+from scheduler_core.config import Composition, Config, load_config
+from scheduler_core.exceptions import EnvctlError
+from scheduler_core.resources import Action
+from scheduler_core.runtime.executions import ExecutionConflictError, begin
+from scheduler_core.runtime.store import Store
+from scheduler_core.settings import Settings
+
+logger = Logger(service="envctl-restop")
+
+# Event ID -> the envctl resource type it is about.
+AUTO_START_EVENTS = {"RDS-EVENT-0154": "rds_instance", "RDS-EVENT-0153": "rds_cluster"}
+KIND_WORDS = {"rds_instance": "DB instance", "rds_cluster": "DB cluster"}
+TRIGGER = "restop"
+REQUESTED_BY = "rds 7-day auto-start"
+AUDIT_WHO = "aws rds auto-start"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RestopSettings:
+    """The core settings plus the optional Slack credentials (a reference, resolved late)."""
+
+    core: Settings
+    bot_token: str | None = None
+    slack_api_url: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> RestopSettings:
+        values = os.environ if env is None else env
+        api_url = values.get("SLACK_API_URL") or None
+        if api_url and not api_url.endswith("/"):
+            api_url += "/"
+        return cls(
+            core=Settings.from_env(values),
+            bot_token=values.get("SLACK_BOT_TOKEN") or None,
+            slack_api_url=api_url,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class AutoStart:
+    """An RDS resource that RDS started because it had been stopped for 7 days."""
+
+    resource_type: str  # rds_instance | rds_cluster
+    identifier: str
+
+    @property
+    def label(self) -> str:
+        return f"{KIND_WORDS[self.resource_type]} {self.identifier}"
+
+
+def auto_start_of(event: dict[str, Any]) -> AutoStart | None:
+    """The auto-started resource an event reports, or None for any other event."""
+    detail = event.get("detail") or {}
+    resource_type = AUTO_START_EVENTS.get(str(detail.get("EventID", "")))
+    if event.get("source") != "aws.rds" or resource_type is None:
+        return None
+    # SourceIdentifier is the id; the ARN's last part (…:db:<id>, …:cluster:<id>) backs it up.
+    identifier = detail.get("SourceIdentifier") or str(detail.get("SourceArn", "")).rsplit(":")[-1]
+    return AutoStart(resource_type=resource_type, identifier=identifier) if identifier else None
+
+
+def compositions_with(config: Config, started: AutoStart) -> list[Composition]:
+    """Compositions (in file order) that contain the resource."""
+    return [
+        composition
+        for composition in config.compositions.values()
+        if any(
+            item.type == started.resource_type
+            and item.kind.label(item.params) == started.identifier
+            for item in composition.items()
+        )
+    ]
+
+
+def restop(
+    started: AutoStart, *, config: Config, aws: Aws, settings: Settings
+) -> tuple[dict[str, Any], list[tuple[Composition, str]]]:
+    """Stop the resource again if every composition with it is stopped.
+
+    Returns:
+        A summary for the log, and (composition, Slack text) notices to send.
+    """
+    matching = compositions_with(config, started)
+    store = Store(aws, settings.table_name)
+    states = {}
+    for composition in matching:
+        record = store.state(composition.name)
+        states[composition.name] = record.state if record else "unknown"
+    summary: dict[str, Any] = {"resource": started.label, "compositions": states}
+    if not matching:
+        summary["outcome"] = "not in any composition; left alone"
+        return summary, []
+    busy = {name: state for name, state in states.items() if state != "stopped"}
+    prefix = f"RDS restarted {started.label} after 7 days stopped"
+    if busy:
+        name, state = next(iter(busy.items()))
+        summary["outcome"] = f"left running: {name} is {state}"
+        return summary, [
+            (composition, f"{prefix}; left running because {name} is {state}.")
+            for composition in matching
+        ]
+    chosen = matching[0]
+    try:
+        execution = begin(
+            aws, settings, chosen, Action.STOP, trigger=TRIGGER, requested_by=REQUESTED_BY
+        )
+    except ExecutionConflictError as exc:
+        # Someone started or stopped it since the state was recorded: theirs wins.
+        summary["outcome"] = f"left alone: {exc}"
+        return summary, [(c, f"{prefix}; left alone because {exc}.") for c in matching]
+    store.audit(
+        chosen.name,
+        who=AUDIT_WHO,
+        what="stop",
+        via=TRIGGER,
+        detail=f"{started.label} was restarted by RDS after 7 days stopped; execution {execution}",
+    )
+    summary.update(outcome=f"stopping again via {chosen.name}", execution_arn=execution)
+    return summary, [
+        (composition, f"{prefix}; envctl is stopping it again ({chosen.name} is stopped).")
+        for composition in matching
+    ]
+
+
+def notify(notices: list[tuple[Composition, str]], settings: RestopSettings) -> list[str]:
+    """Post each notice to its composition's channel (once per channel); best effort."""
+    if not settings.bot_token:
+        return []
+    posted: list[str] = []
+    seen: set[str] = set()
+    for composition, text in notices:
+        channel = composition.notify.slack_channel
+        if not channel or channel in seen:
+            continue
+        seen.add(channel)
+        try:
+            client = WebClient(
+                token=resolve_secret(settings.bot_token),
+                base_url=settings.slack_api_url or WebClient.BASE_URL,
+            )
+            client.chat_postMessage(channel=channel, text=text)
+            posted.append(channel)
+        # The database is already being handled; a lost notice must not undo that.
+        except (SlackClientError, ClientError, BotoCoreError, EnvctlError, OSError) as exc:
+            logger.warning("could not post to Slack", extra={"channel": channel, "error": str(exc)})
+    return posted
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """AWS Lambda handler for the EventBridge rule on RDS-EVENT-0153/0154."""
+    started = auto_start_of(event)
+    if started is None:
+        logger.info("not an RDS 7-day auto-start event; ignored")
+        return {"handled": False}
+    settings = RestopSettings.from_env()
+    summary, notices = restop(
+        started, config=load_config(settings.core.config_path), aws=Aws(), settings=settings.core
+    )
+    summary["slack"] = notify(notices, settings)
+    logger.info("auto-start handled", extra=summary)
+    return {"handled": True, **summary}

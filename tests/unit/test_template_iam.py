@@ -1,0 +1,766 @@
+"""template.yaml: least-privilege IAM and the structural facts the code relies on.
+
+Every rule is a function that returns the problems it finds; the template must have
+none, and the negative controls at the end prove each rule can fail on a broken copy.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scheduler_core.asl.builder import build_state_machine
+from scheduler_core.asl.windows_machine import build_windows_machine
+from scheduler_core.config import parse_config
+from scheduler_core.resources import Action
+from tests.unit.cfn_yaml import load, loads
+
+TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "template.yaml"
+TEMPLATE_TEXT = TEMPLATE_PATH.read_text(encoding="utf-8")
+
+Template = dict[str, Any]
+Check = Callable[[Template], list[str]]
+
+MANAGED_TAG_KEY = "aws:ResourceTag/envctl:managed"
+MANAGED_MUTATIONS = {
+    "rds:StartDBCluster",
+    "rds:StopDBCluster",
+    "rds:StartDBInstance",
+    "rds:StopDBInstance",
+    "redshift:PauseCluster",
+    "redshift:ResumeCluster",
+    "ec2:StartInstances",
+    "ec2:StopInstances",
+    "ecs:UpdateService",
+    "autoscaling:UpdateAutoScalingGroup",
+    "elasticfilesystem:UpdateFileSystem",
+    "fsx:UpdateFileSystem",
+    "application-autoscaling:RegisterScalableTarget",
+}
+# The one mutation scoped by ARN instead of the tag (see the comment in template.yaml).
+SCOPED_BY_ARN = {"application-autoscaling:RegisterScalableTarget"}
+READ_PREFIXES = ("Describe", "List", "Get")
+PASSABLE_ROLES = {
+    "StateMachineRole": "states.amazonaws.com",
+    "SchedulerRole": "scheduler.amazonaws.com",
+}
+TABLE_ARN = {"Fn::GetAtt": ["EnvctlTable", "Arn"]}
+ENVCTL_MACHINES = (
+    "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:envctl-"
+)
+HANDLERS = {
+    "SlackFunction": "bot.slack_handler.handler",
+    "WebhookFunction": "bot.webhook_handler.handler",
+    "NotifierFunction": "bot.notifier.handler",
+    "SyncFunction": "bot.sync.handler",
+    "RestopFunction": "bot.restop.handler",
+}
+SDK_SERVICE_TO_IAM = {
+    "efs": "elasticfilesystem",
+    "applicationautoscaling": "application-autoscaling",
+}
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    return load(TEMPLATE_PATH)
+
+
+# ---------------------------------------------------------------- walking the template
+
+
+@dataclass(frozen=True)
+class Located:
+    owner: str  # logical id of the role / policy / function
+    statement: dict[str, Any]
+
+
+def as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _branches(statement: Any) -> Iterator[dict[str, Any]]:
+    """A statement, or both branches of an Fn::If around one (AWS::NoValue dropped)."""
+    if isinstance(statement, dict) and "Fn::If" in statement:
+        for branch in statement["Fn::If"][1:]:
+            yield from _branches(branch)
+    elif isinstance(statement, dict) and statement != {"Ref": "AWS::NoValue"}:
+        yield statement
+
+
+def _document_statements(owner: str, document: Any) -> Iterator[Located]:
+    if not isinstance(document, dict):
+        return
+    for statement in as_list(document.get("Statement")):
+        for branch in _branches(statement):
+            yield Located(owner, branch)
+
+
+def resources_of(template: Template, *types: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, resource in template["Resources"].items():
+        if resource["Type"] in types:
+            yield name, resource.get("Properties", {})
+
+
+def iam_statements(template: Template) -> list[Located]:
+    """Every identity-policy statement: role inline policies, IAM policies, SAM Policies."""
+    found: list[Located] = []
+    for name, props in resources_of(template, "AWS::IAM::Role"):
+        for policy in as_list(props.get("Policies")):
+            found.extend(_document_statements(name, policy.get("PolicyDocument")))
+    for name, props in resources_of(template, "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+        found.extend(_document_statements(name, props.get("PolicyDocument")))
+    for name, props in resources_of(template, "AWS::Serverless::Function"):
+        for policy in as_list(props.get("Policies")):
+            found.extend(_document_statements(name, policy))
+    return found
+
+
+def actions(statement: dict[str, Any]) -> list[str]:
+    return [str(action) for action in as_list(statement.get("Action"))]
+
+
+def resources(statement: dict[str, Any]) -> list[Any]:
+    return as_list(statement.get("Resource"))
+
+
+def is_star(resource: Any) -> bool:
+    return resource == "*"
+
+
+def role_of_function(props: dict[str, Any]) -> str | None:
+    role = props.get("Role")
+    if isinstance(role, dict) and "Fn::GetAtt" in role:
+        return str(role["Fn::GetAtt"][0])
+    return None
+
+
+def function_props(template: Template, name: str) -> dict[str, Any]:
+    return dict(template["Resources"][name]["Properties"])
+
+
+def effective(template: Template, props: dict[str, Any], key: str) -> Any:
+    return props.get(key, template.get("Globals", {}).get("Function", {}).get(key))
+
+
+# ---------------------------------------------------------------- IAM rules
+
+
+def check_no_wildcard_actions(template: Template) -> list[str]:
+    problems = []
+    for located in iam_statements(template):
+        if "NotAction" in located.statement or "NotResource" in located.statement:
+            problems.append(f"{located.owner}: NotAction/NotResource grants by exclusion")
+        for action in actions(located.statement):
+            if action == "*" or action.endswith(":*") or "*" in action:
+                problems.append(f"{located.owner}: wildcard action {action}")
+    return problems
+
+
+def check_star_resource_only_reads(template: Template) -> list[str]:
+    problems = []
+    for located in iam_statements(template):
+        if not any(is_star(r) for r in resources(located.statement)):
+            continue
+        for action in actions(located.statement):
+            verb = action.partition(":")[2]
+            if not verb.startswith(READ_PREFIXES):
+                problems.append(f"{located.owner}: {action} on Resource '*'")
+    return problems
+
+
+def check_managed_mutations_scoped(template: Template) -> list[str]:
+    problems = []
+    seen: set[str] = set()
+    for located in iam_statements(template):
+        statement = located.statement
+        for action in set(actions(statement)) & MANAGED_MUTATIONS:
+            seen.add(action)
+            star = any(is_star(r) for r in resources(statement)) or not resources(statement)
+            tagged = (statement.get("Condition") or {}).get("StringEquals", {}).get(
+                MANAGED_TAG_KEY
+            ) == "true"
+            if star and not tagged:
+                problems.append(f"{located.owner}: {action} on '*' without the envctl:managed tag")
+            if action not in SCOPED_BY_ARN and not tagged:
+                problems.append(f"{located.owner}: {action} lacks {MANAGED_TAG_KEY} = true")
+    # The state machines must be able to do their job at all.
+    for action in sorted(MANAGED_MUTATIONS - seen):
+        problems.append(f"no statement allows {action}")
+    return problems
+
+
+def check_pass_role(template: Template) -> list[str]:
+    problems = []
+    for located in iam_statements(template):
+        statement = located.statement
+        if "iam:PassRole" not in actions(statement):
+            continue
+        if actions(statement) != ["iam:PassRole"]:
+            problems.append(f"{located.owner}: iam:PassRole shares a statement with other actions")
+        names = []
+        for resource in resources(statement):
+            getatt = resource.get("Fn::GetAtt") if isinstance(resource, dict) else None
+            if not getatt or getatt[0] not in PASSABLE_ROLES or getatt[1] != "Arn":
+                problems.append(f"{located.owner}: iam:PassRole on {resource!r}")
+            else:
+                names.append(getatt[0])
+        if len(names) != 1:
+            problems.append(f"{located.owner}: iam:PassRole must name exactly one of the roles")
+            continue
+        services = as_list(
+            (statement.get("Condition") or {}).get("StringEquals", {}).get("iam:PassedToService")
+        )
+        if services != [PASSABLE_ROLES[names[0]]]:
+            problems.append(
+                f"{located.owner}: iam:PassRole of {names[0]} needs iam:PassedToService = "
+                f"{PASSABLE_ROLES[names[0]]}, has {services}"
+            )
+    return problems
+
+
+def check_slack_invokes_only_itself(template: Template) -> list[str]:
+    problems = []
+    slack = function_props(template, "SlackFunction")
+    name = (
+        slack.get("FunctionName", {}).get("Fn::Sub")
+        if isinstance(slack.get("FunctionName"), dict)
+        else None
+    )
+    if not name:
+        return ["SlackFunction needs a FunctionName built with !Sub to name itself"]
+    own = f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{name}"
+    allowed = {own, own + ":*"}
+    slack_role = role_of_function(slack)
+    granted = False
+    for located in iam_statements(template):
+        if not any(a.startswith("lambda:") for a in actions(located.statement)):
+            continue
+        if located.owner != slack_role:
+            problems.append(f"{located.owner}: only the Slack function may invoke functions")
+            continue
+        for resource in resources(located.statement):
+            sub = resource.get("Fn::Sub") if isinstance(resource, dict) else None
+            if sub not in allowed:
+                problems.append(f"{located.owner}: lambda:InvokeFunction on {resource!r}")
+            else:
+                granted = True
+    if not granted:
+        problems.append("the Slack function cannot invoke itself (lazy listeners)")
+    return problems
+
+
+def check_dynamodb_scoped_to_table(template: Template) -> list[str]:
+    problems = []
+    for located in iam_statements(template):
+        if not any(a.startswith("dynamodb:") for a in actions(located.statement)):
+            continue
+        for resource in resources(located.statement):
+            if resource != TABLE_ARN:
+                problems.append(f"{located.owner}: DynamoDB access to {resource!r}")
+    return problems
+
+
+def check_no_unreviewed_policies(template: Template) -> list[str]:
+    """Managed policies and SAM policy templates would escape every rule above."""
+    problems = []
+    for name, props in resources_of(template, "AWS::IAM::Role"):
+        if props.get("ManagedPolicyArns"):
+            problems.append(f"{name}: managed policies {props['ManagedPolicyArns']}")
+    for name, props in resources_of(template, "AWS::Serverless::Function"):
+        for policy in as_list(props.get("Policies")):
+            if not (isinstance(policy, dict) and "Statement" in policy):
+                problems.append(f"{name}: policy {policy!r} is not an inline statement list")
+        if "Role" not in props and not props.get("Policies"):
+            problems.append(f"{name}: no explicit role (SAM would attach a managed policy)")
+    return problems
+
+
+IAM_CHECKS: list[Check] = [
+    check_no_wildcard_actions,
+    check_star_resource_only_reads,
+    check_managed_mutations_scoped,
+    check_pass_role,
+    check_slack_invokes_only_itself,
+    check_dynamodb_scoped_to_table,
+    check_no_unreviewed_policies,
+]
+
+
+# ---------------------------------------------------------------- structural rules
+
+
+def check_table(template: Template) -> list[str]:
+    table = template["Resources"]["EnvctlTable"]
+    props = table["Properties"]
+    problems = []
+    if table["Type"] != "AWS::DynamoDB::Table":
+        problems.append("EnvctlTable is not a DynamoDB table")
+    if props.get("BillingMode") != "PAY_PER_REQUEST":
+        problems.append("table is not PAY_PER_REQUEST")
+    keys = {k["AttributeName"]: k["KeyType"] for k in props.get("KeySchema", [])}
+    types = {a["AttributeName"]: a["AttributeType"] for a in props.get("AttributeDefinitions", [])}
+    if keys != {"pk": "HASH", "sk": "RANGE"} or types != {"pk": "S", "sk": "S"}:
+        problems.append(f"table keys are {keys} / {types}, expected string pk/sk")
+    if props.get("TimeToLiveSpecification") != {"AttributeName": "expires_at", "Enabled": True}:
+        problems.append("table TTL is not enabled on expires_at")
+    pitr = props.get("PointInTimeRecoverySpecification", {})
+    if pitr.get("PointInTimeRecoveryEnabled") is not True:
+        problems.append("point-in-time recovery is off")
+    if props.get("SSESpecification", {}).get("SSEEnabled") is not True:
+        problems.append("SSE is not enabled")
+    return problems
+
+
+def _rule_patterns(template: Template, function: str) -> list[dict[str, Any]]:
+    events = function_props(template, function).get("Events", {})
+    return [
+        event["Properties"]["Pattern"]
+        for event in events.values()
+        if event.get("Type") == "EventBridgeRule"
+    ]
+
+
+def check_notifier_rule(template: Template) -> list[str]:
+    patterns = _rule_patterns(template, "NotifierFunction")
+    if len(patterns) != 1:
+        return [f"expected one notifier rule, found {len(patterns)}"]
+    pattern, problems = patterns[0], []
+    if pattern.get("source") != ["aws.states"]:
+        problems.append(f"notifier source {pattern.get('source')}")
+    if pattern.get("detail-type") != ["Step Functions Execution Status Change"]:
+        problems.append(f"notifier detail-type {pattern.get('detail-type')}")
+    detail = pattern.get("detail", {})
+    if set(detail.get("status", [])) != {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}:
+        problems.append(f"notifier statuses {detail.get('status')}")
+    prefixes = [m.get("prefix") for m in detail.get("stateMachineArn", []) if isinstance(m, dict)]
+    if prefixes != [{"Fn::Sub": ENVCTL_MACHINES}]:
+        problems.append(f"notifier does not filter on the envctl- prefix: {prefixes}")
+    return problems
+
+
+def check_restop_rule(template: Template) -> list[str]:
+    patterns = _rule_patterns(template, "RestopFunction")
+    if len(patterns) != 1:
+        return [f"expected one restop rule, found {len(patterns)}"]
+    pattern, problems = patterns[0], []
+    if pattern.get("source") != ["aws.rds"]:
+        problems.append(f"restop source {pattern.get('source')}")
+    if set(pattern.get("detail-type", [])) != {"RDS DB Instance Event", "RDS DB Cluster Event"}:
+        problems.append(f"restop detail-type {pattern.get('detail-type')}")
+    event_ids = set(pattern.get("detail", {}).get("EventID", []))
+    if event_ids != {"RDS-EVENT-0154", "RDS-EVENT-0153"}:
+        problems.append(f"restop event ids {sorted(event_ids)}")
+    return problems
+
+
+def check_functions(template: Template) -> list[str]:
+    problems = []
+    functions = dict(resources_of(template, "AWS::Serverless::Function"))
+    if set(functions) != set(HANDLERS):
+        problems.append(f"functions {sorted(functions)}, expected {sorted(HANDLERS)}")
+    statements = iam_statements(template)
+    for name, props in functions.items():
+        if props.get("Handler") != HANDLERS.get(name):
+            problems.append(f"{name}: handler {props.get('Handler')}")
+        if effective(template, props, "Architectures") != ["arm64"]:
+            problems.append(f"{name}: not arm64")
+        if effective(template, props, "Runtime") != "python3.12":
+            problems.append(f"{name}: not python3.12")
+        group = (props.get("LoggingConfig") or {}).get("LogGroup")
+        group_id = group.get("Ref") if isinstance(group, dict) else None
+        log_group = template["Resources"].get(group_id or "", {})
+        if log_group.get("Type") != "AWS::Logs::LogGroup":
+            problems.append(f"{name}: no log group of its own")
+            continue
+        retention = log_group["Properties"].get("RetentionInDays")
+        if retention != {"Ref": "LogRetentionDays"}:
+            problems.append(f"{name}: log retention {retention}")
+        # Its role writes only to its own log group.
+        role = role_of_function(props)
+        for located in statements:
+            if located.owner == role and any(
+                a.startswith("logs:") for a in actions(located.statement)
+            ):
+                wanted = {"Fn::GetAtt": [group_id, "Arn"]}
+                if resources(located.statement) != [wanted]:
+                    problems.append(f"{name}: logs permissions beyond its log group")
+    return problems
+
+
+def check_globals(template: Template) -> list[str]:
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    wanted = {
+        "ENVCTL_TABLE": {"Ref": "EnvctlTable"},
+        "ENVCTL_CONFIG": {"Ref": "ConfigFile"},
+        "ENVCTL_STATE_MACHINE_ROLE_ARN": {"Fn::GetAtt": ["StateMachineRole", "Arn"]},
+        "ENVCTL_SCHEDULER_ROLE_ARN": {"Fn::GetAtt": ["SchedulerRole", "Arn"]},
+    }
+    problems = [
+        f"Globals {k} = {variables.get(k)!r}" for k, v in wanted.items() if variables.get(k) != v
+    ]
+    for key in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL"):
+        if key not in variables:
+            problems.append(f"Globals lacks {key}")
+    return problems
+
+
+def check_service_roles(template: Template) -> list[str]:
+    problems = []
+    trust = {
+        "StateMachineRole": "states.amazonaws.com",
+        "SchedulerRole": "scheduler.amazonaws.com",
+    }
+    for role, service in trust.items():
+        document = template["Resources"][role]["Properties"]["AssumeRolePolicyDocument"]
+        principals = [s.get("Principal", {}).get("Service") for s in document["Statement"]]
+        if principals != [service]:
+            problems.append(f"{role} is assumed by {principals}, expected {service}")
+    scheduler = [s.statement for s in iam_statements(template) if s.owner == "SchedulerRole"]
+    allowed = [{"Fn::Sub": ENVCTL_MACHINES + "*"}]
+    for statement in scheduler:
+        if actions(statement) != ["states:StartExecution"] or resources(statement) != allowed:
+            problems.append(f"SchedulerRole may do more than start envctl-* machines: {statement}")
+    return problems
+
+
+def check_apis(template: Template) -> list[str]:
+    problems = []
+    api = template["Resources"]["WebhookApi"]["Properties"]
+    auth = api.get("Auth", {})
+    if auth.get("ApiKeyRequired") is not True:
+        problems.append("webhook API does not require an API key")
+    if auth.get("UsagePlan", {}).get("CreateUsagePlan") != "PER_API":
+        problems.append("webhook API has no PER_API usage plan")
+    if api.get("EndpointConfiguration", {}).get("Type") != {"Ref": "WebhookEndpointType"}:
+        problems.append("webhook endpoint type does not come from the parameter")
+    condition = template["Conditions"]["HasWebhookIpAllowlist"]
+    if condition != {
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "WebhookIpAllowlist"}]}, ""]}]
+    }:
+        problems.append(f"HasWebhookIpAllowlist is {condition}")
+    denies = [
+        s["Fn::If"]
+        for s in auth.get("ResourcePolicy", {}).get("CustomStatements", [])
+        if isinstance(s, dict) and "Fn::If" in s
+    ]
+    if not denies:
+        problems.append("no conditional source-IP restriction in the resource policy")
+    for name, deny, otherwise in denies:
+        uses_allowlist = "HasWebhookIpAllowlist" in json.dumps(template["Conditions"][name])
+        ips = deny.get("Condition", {}).get("NotIpAddress", {})
+        if (
+            not uses_allowlist
+            or deny.get("Effect") != "Deny"
+            or list(ips.values()) != [{"Ref": "WebhookIpAllowlist"}]
+            or otherwise != {"Ref": "AWS::NoValue"}
+        ):
+            problems.append(f"resource policy statement under {name} is not an allowlist deny")
+    webhook_events = function_props(template, "WebhookFunction")["Events"].values()
+    if [
+        (e["Type"], e["Properties"]["Path"], e["Properties"]["Method"]) for e in webhook_events
+    ] != [("Api", "/webhooks/{proxy+}", "ANY")]:
+        problems.append("webhook route is not ANY /webhooks/{proxy+}")
+    slack_events = function_props(template, "SlackFunction")["Events"].values()
+    if [(e["Type"], e["Properties"]["Path"], e["Properties"]["Method"]) for e in slack_events] != [
+        ("HttpApi", "/slack/events", "POST")
+    ]:
+        problems.append("Slack route is not POST /slack/events")
+    return problems
+
+
+def check_sync_and_outputs(template: Template) -> list[str]:
+    problems = []
+    sync = template["Resources"].get("EnvctlSync", {})
+    props = sync.get("Properties", {})
+    if sync.get("Type") != "Custom::EnvctlSync":
+        problems.append("no Custom::EnvctlSync resource")
+    if props.get("ServiceToken") not in (
+        {"Ref": "SyncFunction.Alias"},
+        {"Fn::GetAtt": ["SyncFunction", "Arn"]},
+    ):
+        problems.append(f"sync service token {props.get('ServiceToken')}")
+    if props.get("Version") != {"Ref": "SyncFunction.Version"}:
+        problems.append("sync resource does not change with every code version")
+    missing = {"SlackEventsUrl", "WebhookApiUrl", "WebhookApiKeyId", "TableName"} - set(
+        template.get("Outputs", {})
+    )
+    if missing:
+        problems.append(f"missing outputs {sorted(missing)}")
+    return problems
+
+
+STRUCTURE_CHECKS: list[Check] = [
+    check_table,
+    check_notifier_rule,
+    check_restop_rule,
+    check_functions,
+    check_globals,
+    check_service_roles,
+    check_apis,
+    check_sync_and_outputs,
+]
+
+
+@pytest.mark.parametrize("check", IAM_CHECKS + STRUCTURE_CHECKS, ids=lambda c: c.__name__)
+def test_template_passes(template: Template, check: Check) -> None:
+    assert check(template) == []
+
+
+# ---------------------------------------------------------------- code ↔ IAM
+
+
+ALL_KINDS = """
+compositions:
+  every-kind:
+    start_resources_at: on-demand
+    stop_resources_at: on-demand
+    resources:
+      - type: rds_cluster
+        params: {id: db}
+      - type: rds_instance
+        params: {id: db-2}
+      - type: redshift_cluster
+        params: {id: warehouse}
+      - type: ec2_instance
+        params: {id: i-0123456789abcdef0}
+      - type: ecs_service
+        params: {cluster_name: shop, name: api, desired: 1, min_capacity: 1}
+      - type: auto_scaling_group
+        params: {name: workers, min: 1, max: 2, desired: 1}
+      - type: efs_file_system
+        params: {id: fs-0123456789abcdef0, provisioned_throughput_in_mibps: 10}
+      - type: fsx_windows_file_system
+        params: {id: fs-0123456789abcdef1, throughput_capacity: 32}
+"""
+
+
+def iam_actions_of_definitions(definitions: list[dict[str, Any]]) -> set[str]:
+    """Map ``...:aws-sdk:efs:updateFileSystem`` to ``elasticfilesystem:UpdateFileSystem``."""
+    found = set()
+    for definition in definitions:
+        text = json.dumps(definition)
+        for service, action in re.findall(
+            r"arn:aws:states:::(?:aws-sdk:)?([a-z0-9-]+):([A-Za-z0-9]+)", text
+        ):
+            found.add(f"{SDK_SERVICE_TO_IAM.get(service, service)}:{action[0].upper()}{action[1:]}")
+    return found
+
+
+def test_state_machine_role_allows_exactly_what_the_generated_machines_call(
+    template: Template,
+) -> None:
+    composition = parse_config(ALL_KINDS, path=Path("all.yaml")).compositions["every-kind"]
+    definitions = [build_state_machine(composition, action) for action in Action]
+    definitions.append(
+        build_windows_machine(composition, list(composition.items()), table="envctl")
+    )
+    called = iam_actions_of_definitions(definitions)
+    granted = {
+        action
+        for located in iam_statements(template)
+        if located.owner == "StateMachineRole"
+        for action in actions(located.statement)
+    }
+    assert called - granted == set(), "the state machines would be denied these"
+    assert granted - called == set(), "the role grants actions no state machine calls"
+
+
+# ---------------------------------------------------------------- negative controls
+
+
+def _role_statements(template: Template, role: str) -> list[dict[str, Any]]:
+    policy = template["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]
+    return list(policy["Statement"])
+
+
+def _statement(template: Template, role: str, sid: str) -> dict[str, Any]:
+    return next(s for s in _role_statements(template, role) if s.get("Sid") == sid)
+
+
+def _add_statement(role: str, statement: dict[str, Any]) -> Callable[[Template], None]:
+    def mutate(template: Template) -> None:
+        _role_statements(template, role)  # the role exists
+        template["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"][
+            "Statement"
+        ].append(statement)
+
+    return mutate
+
+
+def _drop_tag_condition(template: Template) -> None:
+    del _statement(template, "StateMachineRole", "StartStopManagedEc2")["Condition"]
+
+
+def _star_mutation(template: Template) -> None:
+    statement = _statement(template, "StateMachineRole", "MinCapacityOfEcsScalableTargets")
+    statement["Resource"] = "*"
+
+
+def _pass_role_without_service(template: Template) -> None:
+    del _statement(template, "SyncFunctionRole", "PassStateMachineRole")["Condition"]
+
+
+def _pass_role_to_wrong_service(template: Template) -> None:
+    statement = _statement(template, "SyncFunctionRole", "PassStateMachineRole")
+    statement["Condition"]["StringEquals"]["iam:PassedToService"] = "scheduler.amazonaws.com"
+
+
+def _invoke_any_function(template: Template) -> None:
+    _statement(template, "SlackFunctionRole", "InvokeSelfForLazyListeners")["Resource"] = "*"
+
+
+def _table_wide_open(template: Template) -> None:
+    _statement(template, "NotifierFunctionRole", "ReadMessageRefs")["Resource"] = "*"
+
+
+def _no_pitr(template: Template) -> None:
+    props = template["Resources"]["EnvctlTable"]["Properties"]
+    props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] = False
+
+
+def _any_state_machine(template: Template) -> None:
+    rule = template["Resources"]["NotifierFunction"]["Properties"]["Events"]["ExecutionEnded"]
+    del rule["Properties"]["Pattern"]["detail"]["stateMachineArn"]
+
+
+def _one_event_id(template: Template) -> None:
+    rule = template["Resources"]["RestopFunction"]["Properties"]["Events"]["RdsAutoStarted"]
+    rule["Properties"]["Pattern"]["detail"]["EventID"] = ["RDS-EVENT-0154"]
+
+
+def _x86_function(template: Template) -> None:
+    template["Resources"]["SyncFunction"]["Properties"]["Architectures"] = ["x86_64"]
+
+
+def _fixed_retention(template: Template) -> None:
+    template["Resources"]["RestopLogGroup"]["Properties"]["RetentionInDays"] = 30
+
+
+def _managed_policy(template: Template) -> None:
+    template["Resources"]["RestopFunctionRole"]["Properties"]["ManagedPolicyArns"] = [
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    ]
+
+
+def _no_api_key(template: Template) -> None:
+    template["Resources"]["WebhookApi"]["Properties"]["Auth"]["ApiKeyRequired"] = False
+
+
+def _broad_scheduler(template: Template) -> None:
+    statement = _statement(template, "SchedulerRole", "StartEnvctlStateMachines")
+    statement["Resource"] = {
+        "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:*"
+    }
+
+
+NEGATIVE_CONTROLS: list[tuple[str, Check, Callable[[Template], None]]] = [
+    (
+        "s3:* action",
+        check_no_wildcard_actions,
+        _add_statement(
+            "SyncFunctionRole",
+            {"Effect": "Allow", "Action": "s3:*", "Resource": {"Fn::Sub": "arn:x"}},
+        ),
+    ),
+    (
+        "bare * action",
+        check_no_wildcard_actions,
+        _add_statement(
+            "WebhookFunctionRole",
+            {"Effect": "Allow", "Action": "*", "Resource": {"Fn::Sub": "arn:x"}},
+        ),
+    ),
+    (
+        "write on *",
+        check_star_resource_only_reads,
+        _add_statement(
+            "NotifierFunctionRole",
+            {"Effect": "Allow", "Action": "ssm:PutParameter", "Resource": "*"},
+        ),
+    ),
+    ("untagged ec2 stop", check_managed_mutations_scoped, _drop_tag_condition),
+    ("register target on *", check_managed_mutations_scoped, _star_mutation),
+    ("PassRole w/o service", check_pass_role, _pass_role_without_service),
+    ("PassRole wrong service", check_pass_role, _pass_role_to_wrong_service),
+    (
+        "PassRole other role",
+        check_pass_role,
+        _add_statement(
+            "SlackFunctionRole", {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}
+        ),
+    ),
+    ("invoke any function", check_slack_invokes_only_itself, _invoke_any_function),
+    (
+        "webhook invokes",
+        check_slack_invokes_only_itself,
+        _add_statement(
+            "WebhookFunctionRole",
+            {
+                "Effect": "Allow",
+                "Action": "lambda:InvokeFunction",
+                "Resource": {"Fn::GetAtt": ["SlackFunction", "Arn"]},
+            },
+        ),
+    ),
+    ("table on *", check_dynamodb_scoped_to_table, _table_wide_open),
+    ("managed policy", check_no_unreviewed_policies, _managed_policy),
+    ("no PITR", check_table, _no_pitr),
+    ("any state machine", check_notifier_rule, _any_state_machine),
+    ("one event id", check_restop_rule, _one_event_id),
+    ("x86 function", check_functions, _x86_function),
+    ("fixed retention", check_functions, _fixed_retention),
+    ("no API key", check_apis, _no_api_key),
+    ("scheduler any machine", check_service_roles, _broad_scheduler),
+]
+
+
+@pytest.mark.parametrize(
+    ("check", "mutate"),
+    [(check, mutate) for _, check, mutate in NEGATIVE_CONTROLS],
+    ids=[name for name, _, _ in NEGATIVE_CONTROLS],
+)
+def test_rule_fails_on_a_broken_copy(
+    template: Template, check: Check, mutate: Callable[[Template], None]
+) -> None:
+    broken = copy.deepcopy(template)
+    mutate(broken)
+    assert check(broken) != []
+
+
+def test_ttl_rule_fails_on_an_edited_template_text() -> None:
+    edited = TEMPLATE_TEXT.replace("AttributeName: expires_at", "AttributeName: ttl")
+    assert edited != TEMPLATE_TEXT
+    assert check_table(loads(edited)) != []
+
+
+def test_loader_turns_short_tags_into_long_form() -> None:
+    text = """
+    A: !Ref X
+    B: !GetAtt R.Arn
+    C: !Sub "arn:${AWS::Partition}:x"
+    D: !If [Cond, !Join [",", !Split [",", !Select [0, [a]]]], !Ref AWS::NoValue]
+    E: !Not [!Equals [!Condition Other, "true"]]
+    """
+    assert loads(text) == {
+        "A": {"Ref": "X"},
+        "B": {"Fn::GetAtt": ["R", "Arn"]},
+        "C": {"Fn::Sub": "arn:${AWS::Partition}:x"},
+        "D": {
+            "Fn::If": [
+                "Cond",
+                {"Fn::Join": [",", {"Fn::Split": [",", {"Fn::Select": [0, ["a"]]}]}]},
+                {"Ref": "AWS::NoValue"},
+            ]
+        },
+        "E": {"Fn::Not": [{"Fn::Equals": [{"Condition": "Other"}, "true"]}]},
+    }
