@@ -251,7 +251,8 @@ class WebhookApi:
         composition = self.config().get(name)  # 404 before anything else
         self._check_composition_source(composition)
         request = {
-            "key": self.app.current_event.get_header_value("idempotency-key", case_sensitive=False),
+            # Powertools v3 headers are case-insensitive.
+            "key": self.app.current_event.headers.get("idempotency-key"),
             "composition": composition.name,
             "action": action,
             "body": body,
