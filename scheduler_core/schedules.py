@@ -14,6 +14,8 @@ from typing import Any
 
 MANAGED_TAG = "envctl:managed"
 COMPOSITION_TAG = "envctl:composition"
+DEPLOYMENT_TAG = "envctl:deployment"
+DEFAULT_DEPLOYMENT = "default"
 DESCRIPTION_PREFIX = "envctl:"
 GROUP_PREFIX = "envctl-"
 START, STOP, AUTO_STOP = "start", "stop", "auto-stop"

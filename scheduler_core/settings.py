@@ -19,6 +19,9 @@ class Settings:
     table_name: str = "envctl"
     state_machine_role_arn: str | None = None
     scheduler_role_arn: str | None = None
+    # Several envctl deployments may share an account and region: each prunes only
+    # what it created itself (tag envctl:deployment).
+    deployment: str = "default"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -28,4 +31,5 @@ class Settings:
             table_name=values.get("ENVCTL_TABLE") or "envctl",
             state_machine_role_arn=values.get("ENVCTL_STATE_MACHINE_ROLE_ARN") or None,
             scheduler_role_arn=values.get("ENVCTL_SCHEDULER_ROLE_ARN") or None,
+            deployment=values.get("ENVCTL_DEPLOYMENT") or "default",
         )

@@ -43,7 +43,7 @@ def make_plan(
 ) -> Plan:
     """Read AWS and list the changes that would make it match ``config``."""
     where = targets(aws, settings)
-    desired = Desired()
+    desired = Desired(deployment=settings.deployment)
     for composition in config.compositions.values():
         part = desired_for(composition, targets=where, brackets=brackets_for(composition))
         desired.state_machines.update(part.state_machines)

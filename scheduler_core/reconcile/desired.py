@@ -39,6 +39,7 @@ class StateMachineSpec:
 
 @dataclass(kw_only=True)
 class Desired:
+    deployment: str = "default"
     state_machines: dict[str, StateMachineSpec] = field(default_factory=dict)
     groups: dict[str, str] = field(default_factory=dict)  # group name -> composition
     schedules: dict[str, ScheduleSpec] = field(default_factory=dict)  # "group/name" -> spec

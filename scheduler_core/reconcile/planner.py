@@ -20,6 +20,8 @@ from scheduler_core.reconcile.model import Call, Change, ChangeAction, ObjectKin
 from scheduler_core.schedules import (
     AUTO_STOP,
     COMPOSITION_TAG,
+    DEFAULT_DEPLOYMENT,
+    DEPLOYMENT_TAG,
     GROUP_PREFIX,
     MANAGED_TAG,
     ScheduleSpec,
@@ -52,7 +54,7 @@ def _state_machine_changes(
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "StateMachineDoesNotExist":
                 raise
-            changes.append(_create_machine(spec, role_arn))
+            changes.append(_create_machine(spec, role_arn, desired.deployment))
             continue
         fields = {}
         if json.loads(live["definition"]) != spec.definition:
@@ -84,7 +86,13 @@ def _state_machine_changes(
     return changes
 
 
-def _create_machine(spec: StateMachineSpec, role_arn: str) -> Change:
+def _ours(tags: dict[str, str], desired: Desired) -> bool:
+    """Managed by envctl, and by this deployment (untagged objects are "default"'s)."""
+    deployment = tags.get(DEPLOYMENT_TAG, DEFAULT_DEPLOYMENT)
+    return tags.get(MANAGED_TAG) == "true" and deployment == desired.deployment
+
+
+def _create_machine(spec: StateMachineSpec, role_arn: str, deployment: str) -> Change:
     call = Call(
         service="stepfunctions",
         operation="create_state_machine",
@@ -96,6 +104,7 @@ def _create_machine(spec: StateMachineSpec, role_arn: str) -> Change:
             "tags": [
                 {"key": MANAGED_TAG, "value": "true"},
                 {"key": COMPOSITION_TAG, "value": spec.composition},
+                {"key": DEPLOYMENT_TAG, "value": deployment},
             ],
         },
     )
@@ -121,7 +130,7 @@ def _prunable_machines(aws: Aws, desired: Desired) -> list[Change]:
                 for t in sfn.list_tags_for_resource(resourceArn=machine["stateMachineArn"])["tags"]
             }
             composition = tags.get(COMPOSITION_TAG, "")
-            if tags.get(MANAGED_TAG) != "true" or composition in desired.groups.values():
+            if not _ours(tags, desired) or composition in desired.groups.values():
                 continue
             changes.append(
                 Change(
@@ -151,7 +160,7 @@ def _group_and_schedule_changes(aws: Aws, desired: Desired, *, prune: bool) -> l
     changes: list[Change] = []
     for group, composition in desired.groups.items():
         if group not in live_groups:
-            changes.append(_create_group(group, composition))
+            changes.append(_create_group(group, composition, desired.deployment))
             live = {}
         else:
             live = _owned_schedules(aws, group)
@@ -165,13 +174,13 @@ def _group_and_schedule_changes(aws: Aws, desired: Desired, *, prune: bool) -> l
                 t["Key"]: t["Value"]
                 for t in scheduler.list_tags_for_resource(ResourceArn=arn).get("Tags", [])
             }
-            if tags.get(MANAGED_TAG) != "true":
+            if not _ours(tags, desired):
                 continue
             changes.extend(_prune_group(aws, group, tags.get(COMPOSITION_TAG, "")))
     return changes
 
 
-def _create_group(group: str, composition: str) -> Change:
+def _create_group(group: str, composition: str, deployment: str) -> Change:
     call = Call(
         service="scheduler",
         operation="create_schedule_group",
@@ -180,6 +189,7 @@ def _create_group(group: str, composition: str) -> Change:
             "Tags": [
                 {"Key": MANAGED_TAG, "Value": "true"},
                 {"Key": COMPOSITION_TAG, "Value": composition},
+                {"Key": DEPLOYMENT_TAG, "Value": deployment},
             ],
         },
     )

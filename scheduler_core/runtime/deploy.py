@@ -15,7 +15,7 @@ from scheduler_core.asl.builder import build_state_machine, definition_json, sta
 from scheduler_core.aws import Aws
 from scheduler_core.config.models import Composition
 from scheduler_core.resources import Action
-from scheduler_core.schedules import COMPOSITION_TAG, MANAGED_TAG, group_name
+from scheduler_core.schedules import COMPOSITION_TAG, DEPLOYMENT_TAG, MANAGED_TAG, group_name
 from scheduler_core.settings import Settings
 
 
@@ -68,6 +68,7 @@ def ensure_state_machine(
             tags=[
                 {"key": MANAGED_TAG, "value": "true"},
                 {"key": COMPOSITION_TAG, "value": composition.name},
+                {"key": DEPLOYMENT_TAG, "value": settings.deployment},
             ],
         )
         return StateMachineRef(name=name, arn=arn, changed=True)
@@ -79,7 +80,7 @@ def ensure_state_machine(
     return StateMachineRef(name=name, arn=arn, changed=True)
 
 
-def ensure_schedule_group(aws: Aws, composition: str) -> str:
+def ensure_schedule_group(aws: Aws, composition: str, *, deployment: str) -> str:
     """Create the composition's schedule group if it is missing; returns its name."""
     scheduler = aws.client("scheduler")
     group = group_name(composition)
@@ -93,6 +94,7 @@ def ensure_schedule_group(aws: Aws, composition: str) -> str:
             Tags=[
                 {"Key": MANAGED_TAG, "Value": "true"},
                 {"Key": COMPOSITION_TAG, "Value": composition},
+                {"Key": DEPLOYMENT_TAG, "Value": deployment},
             ],
         )
     return group

@@ -218,7 +218,9 @@ class Runtime:
         )
 
     def _put_auto_stop(self, composition: Composition, at: datetime) -> None:
-        group = ensure_schedule_group(self.aws, composition.name)
+        group = ensure_schedule_group(
+            self.aws, composition.name, deployment=self.settings.deployment
+        )
         spec = ScheduleSpec(
             group=group,
             name=AUTO_STOP,

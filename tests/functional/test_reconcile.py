@@ -274,3 +274,21 @@ def test_plan_json_and_cli_apply_report_changes(
     }
     assert "Apply complete: 5 created, 0 updated, 0 deleted." in applied
     assert again == "No changes: AWS already matches the config.\n"
+
+
+def test_prune_leaves_other_deployments_alone(aws_env: Emulator, unique: str) -> None:
+    ours, theirs = f"o{unique}", f"t{unique}"
+    apply(config_of({ours: office_hours(unique)}), Settings(deployment=f"a{unique}"))
+    apply(config_of({theirs: office_hours(unique)}), Settings(deployment=f"b{unique}"))
+
+    pruned = apply(
+        config_of({ours: office_hours(unique)}), Settings(deployment=f"a{unique}"), prune=True
+    )
+
+    assert not [change for change in pruned if theirs in change]
+    sfn = aws_env.client("stepfunctions")
+    assert {f"envctl-{theirs}-start", f"envctl-{ours}-start"} <= state_machine_names(sfn)
+    tags = sfn.list_tags_for_resource(
+        resourceArn=f"arn:aws:states:us-east-1:123456789012:stateMachine:envctl-{theirs}-start"
+    )["tags"]
+    assert {"key": "envctl:deployment", "value": f"b{unique}"} in tags
