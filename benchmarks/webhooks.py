@@ -54,7 +54,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import statistics
 import sys
 import tempfile
 import threading
@@ -67,6 +66,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+# Run as `python benchmarks/<name>.py`: this folder is on sys.path.
+from figures import Latency, latency, ms, print_table, ratio
 
 from bot.webhook_handler import build_api
 from bot.webhooks.app import WebhookApi
@@ -98,48 +100,6 @@ PATH_START = f"/webhooks/compositions/{START_COMPOSITION}/start"
 
 
 # --- helpers ------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class Latency:
-    """p50 and p99 of repeated requests, in seconds."""
-
-    p50: float
-    p99: float
-    requests: int
-
-
-def latency(samples: list[float]) -> Latency:
-    if len(samples) < 2:
-        only = samples[0] if samples else 0.0
-        return Latency(p50=only, p99=only, requests=len(samples))
-    p99 = statistics.quantiles(samples, n=100, method="inclusive")[98]
-    return Latency(p50=statistics.median(samples), p99=p99, requests=len(samples))
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.3f} ms"
-
-
-def ratio(value: float, base: float) -> str:
-    return f"{value / base:.2f}x" if base > 0 else "n/a"
-
-
-def print_table(columns: tuple[tuple[str, int], ...], rows: list[tuple[str, ...]]) -> None:
-    """Columns are (title, width); the first column is left-aligned, the rest right."""
-
-    def line(cells: tuple[str, ...]) -> str:
-        parts = [
-            cell.ljust(width) if index == 0 else cell.rjust(width)
-            for index, (cell, (_, width)) in enumerate(zip(cells, columns, strict=True))
-        ]
-        return "  ".join(parts)
-
-    header = line(tuple(title for title, _ in columns))
-    print(header)
-    print("-" * len(header))
-    for row in rows:
-        print(line(row))
 
 
 def write_config(directory: Path) -> Path:
