@@ -21,6 +21,14 @@ GROUP_PREFIX = "envctl-"
 START, STOP, AUTO_STOP = "start", "stop", "auto-stop"
 
 
+def ownership_tags(
+    composition: str, deployment: str, *, key: str = "Key", value: str = "Value"
+) -> list[dict[str, str]]:
+    """The tags that mark an object as envctl's (Step Functions spells them key/value)."""
+    pairs = {MANAGED_TAG: "true", COMPOSITION_TAG: composition, DEPLOYMENT_TAG: deployment}
+    return [{key: name, value: text} for name, text in pairs.items()]
+
+
 def group_name(composition: str) -> str:
     return f"{GROUP_PREFIX}{composition}"
 

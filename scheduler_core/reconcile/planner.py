@@ -26,6 +26,7 @@ from scheduler_core.schedules import (
     MANAGED_TAG,
     ScheduleSpec,
     is_owned,
+    ownership_tags,
 )
 
 
@@ -101,11 +102,7 @@ def _create_machine(spec: StateMachineSpec, role_arn: str, deployment: str) -> C
             "definition": definition_json(spec.definition),
             "roleArn": role_arn,
             "type": "STANDARD",
-            "tags": [
-                {"key": MANAGED_TAG, "value": "true"},
-                {"key": COMPOSITION_TAG, "value": spec.composition},
-                {"key": DEPLOYMENT_TAG, "value": deployment},
-            ],
+            "tags": ownership_tags(spec.composition, deployment, key="key", value="value"),
         },
     )
     return Change(
@@ -186,11 +183,7 @@ def _create_group(group: str, composition: str, deployment: str) -> Change:
         operation="create_schedule_group",
         arguments={
             "Name": group,
-            "Tags": [
-                {"Key": MANAGED_TAG, "Value": "true"},
-                {"Key": COMPOSITION_TAG, "Value": composition},
-                {"Key": DEPLOYMENT_TAG, "Value": deployment},
-            ],
+            "Tags": ownership_tags(composition, deployment),
         },
     )
     return Change(

@@ -15,7 +15,7 @@ from scheduler_core.asl.builder import build_state_machine, definition_json, sta
 from scheduler_core.aws import Aws
 from scheduler_core.config.models import Composition
 from scheduler_core.resources import Action
-from scheduler_core.schedules import COMPOSITION_TAG, DEPLOYMENT_TAG, MANAGED_TAG, group_name
+from scheduler_core.schedules import group_name, ownership_tags
 from scheduler_core.settings import Settings
 
 
@@ -65,11 +65,7 @@ def ensure_state_machine(
             definition=definition_json(definition),
             roleArn=role_arn(aws, settings),
             type="STANDARD",
-            tags=[
-                {"key": MANAGED_TAG, "value": "true"},
-                {"key": COMPOSITION_TAG, "value": composition.name},
-                {"key": DEPLOYMENT_TAG, "value": settings.deployment},
-            ],
+            tags=ownership_tags(composition.name, settings.deployment, key="key", value="value"),
         )
         return StateMachineRef(name=name, arn=arn, changed=True)
     if json.loads(current["definition"]) == definition:
@@ -91,10 +87,6 @@ def ensure_schedule_group(aws: Aws, composition: str, *, deployment: str) -> str
             raise
         scheduler.create_schedule_group(
             Name=group,
-            Tags=[
-                {"Key": MANAGED_TAG, "Value": "true"},
-                {"Key": COMPOSITION_TAG, "Value": composition},
-                {"Key": DEPLOYMENT_TAG, "Value": deployment},
-            ],
+            Tags=ownership_tags(composition, deployment),
         )
     return group

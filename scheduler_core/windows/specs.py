@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from scheduler_core.resources.base import Action
 from scheduler_core.windows.brackets import (
@@ -60,21 +60,27 @@ class WindowSpec(Protocol):
 
 
 @dataclass(frozen=True, kw_only=True)
-class WeeklyWindow:
-    """A weekly UTC window; ``start_minute`` counts from Monday 00:00 UTC."""
+class _UtcWindow:
+    """A window repeating every ``period`` at a fixed UTC offset from the period's start."""
 
     start_minute: int
     duration_minutes: int
+
+    period: ClassVar[timedelta]
+    bracket: ClassVar[Callable[..., Bracket]]
 
     @property
     def longest(self) -> timedelta:
         return timedelta(minutes=self.duration_minutes)
 
+    def period_start(self, moment: datetime) -> datetime:
+        """The start of the period (day, week) that ``moment`` falls in."""
+        return _midnight(moment)
+
     def occurrences(self, *, begin: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
-        monday = _midnight(begin) - timedelta(days=begin.astimezone(UTC).weekday())
         yield from _periodic(
-            monday + timedelta(minutes=self.start_minute),
-            period=timedelta(weeks=1),
+            self.period_start(begin) + timedelta(minutes=self.start_minute),
+            period=self.period,
             length=self.longest,
             begin=begin,
             end=end,
@@ -82,34 +88,27 @@ class WeeklyWindow:
 
     def brackets(self, margin_minutes: int) -> BracketPlan:
         return _utc_brackets(
-            weekly_bracket, self.start_minute, self.duration_minutes, margin_minutes
+            type(self).bracket, self.start_minute, self.duration_minutes, margin_minutes
         )
 
 
 @dataclass(frozen=True, kw_only=True)
-class DailyWindow:
+class WeeklyWindow(_UtcWindow):
+    """A weekly UTC window; ``start_minute`` counts from Monday 00:00 UTC."""
+
+    period: ClassVar[timedelta] = timedelta(weeks=1)
+    bracket: ClassVar[Callable[..., Bracket]] = weekly_bracket
+
+    def period_start(self, moment: datetime) -> datetime:
+        return _midnight(moment) - timedelta(days=moment.astimezone(UTC).weekday())
+
+
+@dataclass(frozen=True, kw_only=True)
+class DailyWindow(_UtcWindow):
     """A daily UTC window; ``start_minute`` counts from 00:00 UTC."""
 
-    start_minute: int
-    duration_minutes: int
-
-    @property
-    def longest(self) -> timedelta:
-        return timedelta(minutes=self.duration_minutes)
-
-    def occurrences(self, *, begin: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
-        yield from _periodic(
-            _midnight(begin) + timedelta(minutes=self.start_minute),
-            period=timedelta(days=1),
-            length=self.longest,
-            begin=begin,
-            end=end,
-        )
-
-    def brackets(self, margin_minutes: int) -> BracketPlan:
-        return _utc_brackets(
-            daily_bracket, self.start_minute, self.duration_minutes, margin_minutes
-        )
+    period: ClassVar[timedelta] = timedelta(days=1)
+    bracket: ClassVar[Callable[..., Bracket]] = daily_bracket
 
 
 @dataclass(frozen=True, kw_only=True)
