@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-_DURATION = re.compile(r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?$")
-MAX_DURATION = timedelta(days=30)
+# At most 6 digits per part: enough for any real duration, and no number can overflow.
+_DURATION = re.compile(
+    r"^(?:(?P<d>\d{1,6})d)?(?:(?P<h>\d{1,6})h)?(?:(?P<m>\d{1,6})m)?(?:(?P<s>\d{1,6})s)?$"
+)
+MAX_DURATION = timedelta(days=7)
+MAX_TEXT = 40
 
 
 def parse_duration(text: str) -> timedelta:
@@ -15,8 +19,12 @@ def parse_duration(text: str) -> timedelta:
     Raises:
         ValueError: with a message that says what is allowed.
     """
+    if len(text) > MAX_TEXT:
+        raise ValueError(
+            f"expected a duration such as 30m, 2h or 1h30m, got {len(text)} characters"
+        )
     cleaned = text.strip().lower().replace(" ", "")
-    match = _DURATION.match(cleaned)
+    match = _DURATION.fullmatch(cleaned)
     if not cleaned or match is None or not any(match.groupdict().values()):
         raise ValueError(f'expected a duration such as 30m, 2h or 1h30m, got "{text}"')
     parts = {k: int(v) for k, v in match.groupdict().items() if v}
@@ -29,7 +37,7 @@ def parse_duration(text: str) -> timedelta:
     if value <= timedelta(0):
         raise ValueError(f'expected a duration longer than zero, got "{text}"')
     if value > MAX_DURATION:
-        raise ValueError(f'expected a duration of at most 30 days, got "{text}"')
+        raise ValueError(f'expected a duration of at most 7 days, got "{text}"')
     return value
 
 

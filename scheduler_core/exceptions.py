@@ -39,3 +39,22 @@ class OperationFailedError(EnvctlError):
 
 class AwsCallError(OperationFailedError):
     """An AWS API call failed; the message is the service's own."""
+
+
+class NotDeployedError(OperationFailedError):
+    """Something a request needs (the table, a role, a state machine) does not exist.
+
+    Raised before anything is changed; the message names what is missing, where
+    (region, account) and what to do.
+    """
+
+
+class ConflictError(OperationFailedError):
+    """The opposite action of the same composition is still running.
+
+    ``execution_arn`` names the running execution.
+    """
+
+    def __init__(self, message: str, *, execution_arn: str) -> None:
+        self.execution_arn = execution_arn
+        super().__init__(message)

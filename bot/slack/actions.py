@@ -110,7 +110,8 @@ def _run(
             execution_name=name,
         )
         return started.execution_arn
-    return services.runtime.stop(composition, actor=who, now=request.now, execution_name=name)
+    stopped = services.runtime.stop(composition, actor=who, now=request.now, execution_name=name)
+    return stopped.execution_arn
 
 
 def cancel(services: Services, body: dict[str, Any], request: Request) -> None:

@@ -284,9 +284,9 @@ class WebhookApi:
             if started.auto_stop_at:
                 accepted["auto_stop_at"] = started.auto_stop_at.isoformat()
             return accepted
-        execution = runtime.stop(composition, actor=actor, now=datetime.now(UTC))
+        stopped = runtime.stop(composition, actor=actor, now=datetime.now(UTC))
         return Accepted(
-            composition=composition.name, action="stop", executionArn=execution
+            composition=composition.name, action="stop", executionArn=stopped.execution_arn
         ).model_dump()
 
     def _check_composition_source(self, composition: Any) -> None:

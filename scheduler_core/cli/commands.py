@@ -149,18 +149,24 @@ def _status(ctx: Context) -> int:
 def _start(ctx: Context) -> int:
     composition = ctx.composition
     duration = _duration(ctx.args.duration, "--for") if ctx.args.duration else None
-    started = ctx.runtime.start(composition, actor=ctx.actor, duration=duration)
-    print(f"Starting {composition.name}: execution {started.execution_arn}")
-    if started.auto_stop_at:
-        print(f"It stops again at {_local_time(started.auto_stop_at, composition)}.")
-    return _follow(ctx, started.execution_arn, Action.START)
+    run = ctx.runtime.start(composition, actor=ctx.actor, duration=duration)
+    if run.joined:
+        print(f"{composition.name} is already starting: execution {run.execution_arn}")
+    else:
+        print(f"Starting {composition.name}: execution {run.execution_arn}")
+    if run.auto_stop_at:
+        print(f"It stops again at {_local_time(run.auto_stop_at, composition)}.")
+    return _follow(ctx, run.execution_arn, Action.START)
 
 
 def _stop(ctx: Context) -> int:
     composition = ctx.composition
-    execution = ctx.runtime.stop(composition, actor=ctx.actor)
-    print(f"Stopping {composition.name}: execution {execution}")
-    return _follow(ctx, execution, Action.STOP)
+    run = ctx.runtime.stop(composition, actor=ctx.actor)
+    if run.joined:
+        print(f"{composition.name} is already stopping: execution {run.execution_arn}")
+    else:
+        print(f"Stopping {composition.name}: execution {run.execution_arn}")
+    return _follow(ctx, run.execution_arn, Action.STOP)
 
 
 def _follow(ctx: Context, execution_arn: str, action: Action) -> int:

@@ -14,14 +14,14 @@ from botocore.exceptions import ClientError
 from scheduler_core.asl.fragments import PAST_TENSE
 from scheduler_core.aws import Aws
 from scheduler_core.config.models import Composition
-from scheduler_core.exceptions import OperationFailedError
+from scheduler_core.exceptions import ConflictError, OperationFailedError
 from scheduler_core.resources import Action
 from scheduler_core.runtime.deploy import ensure_state_machine, state_machine_arn
 from scheduler_core.settings import Settings
 
 
-class ExecutionConflictError(OperationFailedError):
-    """Another start or stop of the same composition is still running."""
+class ExecutionConflictError(ConflictError):
+    """The opposite action of the same composition is still running."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,7 +84,8 @@ def begin(
             doing = "starting" if other is Action.START else "stopping"
             raise ExecutionConflictError(
                 f"{composition.name} is still {doing} (execution {busy}); "
-                f"wait for it to finish before you {action.value} it"
+                f"wait for it to finish before you {action.value} it",
+                execution_arn=busy,
             )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     # A name derived from the trigger (a Slack click, an idempotency key) makes a replay

@@ -44,9 +44,17 @@ class Actor:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Started:
+class Run:
+    """What a start or stop request led to.
+
+    ``joined`` is true when a run of the same action was already in progress: the
+    request started nothing and ``execution_arn`` is that run's.
+    """
+
     execution_arn: str
-    auto_stop_at: datetime | None
+    action: Action
+    auto_stop_at: datetime | None = None
+    joined: bool = False
 
 
 class Runtime:
@@ -69,7 +77,8 @@ class Runtime:
         duration: timedelta | None = None,
         now: datetime | None = None,
         execution_name: str | None = None,
-    ) -> Started:
+        reason: str = "",
+    ) -> Run:
         """Start; stop again after ``duration`` (else ``auto_stop_after``) if one applies."""
         now = now or datetime.now(UTC)
         execution = begin(
@@ -90,7 +99,7 @@ class Runtime:
         self.store.audit(
             composition.name, who=actor.who, what="start", via=actor.via, detail=detail, now=now
         )
-        return Started(execution_arn=execution, auto_stop_at=auto_stop_at)
+        return Run(execution_arn=execution, action=Action.START, auto_stop_at=auto_stop_at)
 
     def stop(
         self,
@@ -99,7 +108,8 @@ class Runtime:
         actor: Actor,
         now: datetime | None = None,
         execution_name: str | None = None,
-    ) -> str:
+        reason: str = "",
+    ) -> Run:
         """Stop now; a pending auto-stop is no longer needed and is removed."""
         execution = begin(
             self.aws,
@@ -112,7 +122,7 @@ class Runtime:
         )
         self._delete_auto_stop(composition)
         self.store.audit(composition.name, who=actor.who, what="stop", via=actor.via, now=now)
-        return execution
+        return Run(execution_arn=execution, action=Action.STOP)
 
     def extend(
         self,
