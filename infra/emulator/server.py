@@ -17,7 +17,7 @@ from typing import Any
 
 import boto3
 
-from infra.emulator import backup_selections, casing, fidelity, file_systems
+from infra.emulator import backup_selections, casing, fidelity, file_systems, missing
 
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {
@@ -65,6 +65,7 @@ class Emulator:
         fidelity.install()
         file_systems.install()
         backup_selections.install()
+        missing.install()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self._server.start()
         self.bootstrap()
