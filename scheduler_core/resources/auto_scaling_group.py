@@ -105,8 +105,9 @@ class AutoScalingGroup(PolledKind):
         found = clients("autoscaling").describe_auto_scaling_groups(
             AutoScalingGroupNames=[params.name]
         )
+        # An unknown group is an empty list, not an error.
         if not found["AutoScalingGroups"]:
-            return self.missing(params.name)
+            return self.missing(params.name, f"Auto Scaling group {params.name} not found")
         group = found["AutoScalingGroups"][0]
         desired = group["DesiredCapacity"]
         in_service = sum(1 for i in group["Instances"] if i["LifecycleState"] == IN_SERVICE)

@@ -3,6 +3,11 @@
 A kind is one module: a params model (the Terraform module's ``params``), the
 ASL for start and stop, and a live status read. Kinds are found through the
 registry in ``scheduler_core.resources``; nothing else dispatches on the type.
+
+A status read never raises because the resource does not exist: each kind turns
+its service's "not found" answers into ``missing`` with a detail that says what was
+not found ("cluster shop not found"). Any other AWS error is left to the caller,
+``scheduler_core.runtime.status``, which shows that one resource as ``unknown``.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ class ResourceState(StrEnum):
     STOPPED = "stopped"
     TRANSITIONING = "transitioning"
     MISSING = "missing"
+    # AWS answered the status read with an error other than "not found".
+    UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,6 +69,8 @@ class ResourceKind(ABC):
 
     type_name: ClassVar[str]
     params_model: ClassVar[type[Params]]
+    # False for kinds that manage no AWS resource (wait): nothing to read, nothing to miss.
+    has_resource: ClassVar[bool] = True
 
     @abstractmethod
     def label(self, params: Any) -> str:
@@ -84,10 +93,18 @@ class ResourceKind(ABC):
     def read_status(self, params: Any, clients: ClientFactory) -> ResourceStatus | None:
         """Read the live state with boto3; None for kinds without state (wait)."""
 
-    def missing(self, label: str) -> ResourceStatus:
-        """The status of a resource that does not exist."""
+    def missing(self, label: str, detail: str) -> ResourceStatus:
+        """The status of a resource that does not exist; ``detail`` says what was not found."""
         return ResourceStatus(
-            type=self.type_name, id=label, state=ResourceState.MISSING, detail="not found"
+            type=self.type_name, id=label, state=ResourceState.MISSING, detail=detail
+        )
+
+    def unknown(self, label: str, exc: ClientError) -> ResourceStatus:
+        """The status of a resource whose read failed for another reason than "not found"."""
+        message = error_message(exc)
+        detail = f"{error_code(exc)}: {message}" if message else error_code(exc)
+        return ResourceStatus(
+            type=self.type_name, id=label, state=ResourceState.UNKNOWN, detail=detail
         )
 
 
@@ -149,6 +166,10 @@ def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
+def error_message(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Message", ""))
+
+
 def is_not_found(exc: ClientError, *codes: str) -> bool:
     """True when the error says the resource does not exist."""
     code = error_code(exc)
@@ -189,6 +210,10 @@ class StatusStringKind(PolledKind):
     running_status: ClassVar[str]
     stopped_status: ClassVar[str]
     unusable_statuses: ClassVar[tuple[str, ...]] = ()
+    # What the resource is called in a "not found" detail: "DB instance staging-db not found".
+    noun: ClassVar[str]
+    # Codes that mean "no such resource" without ending in NotFound or NotFoundFault.
+    missing_codes: ClassVar[tuple[str, ...]] = ()
 
     def conditions(self, params: Any, action: Action) -> dict[str, Any]:
         target, source = (
@@ -212,17 +237,27 @@ class StatusStringKind(PolledKind):
         return ResourceState.TRANSITIONING
 
     @abstractmethod
-    def fetch_status(self, params: Any, clients: ClientFactory) -> str:
-        """Read the status string with boto3 (raises ClientError when not found)."""
+    def fetch_status(self, params: Any, clients: ClientFactory) -> str | None:
+        """Read the status string with boto3; None when the answer lists no such resource.
+
+        The services raise a "not found" ClientError for an unknown id; None covers an
+        answer that lists nothing instead, so it is never an IndexError.
+        """
+
+    def missing_detail(self, label: str, code: str | None) -> str:
+        """The detail of a missing resource; ``code`` is the error AWS answered, if any."""
+        return f"{self.noun} {label} not found"
 
     def read_status(self, params: Any, clients: ClientFactory) -> ResourceStatus:
         label = self.label(params)
         try:
             status = self.fetch_status(params, clients)
         except ClientError as exc:
-            if not is_not_found(exc):
+            if not is_not_found(exc, *self.missing_codes):
                 raise
-            return self.missing(label)
+            return self.missing(label, self.missing_detail(label, error_code(exc)))
+        if status is None:
+            return self.missing(label, self.missing_detail(label, None))
         return ResourceStatus(
             type=self.type_name, id=label, state=self.state_of(status), detail=status
         )

@@ -6,6 +6,8 @@ from scheduler_core.asl.fragments import SdkCall
 from scheduler_core.fields import Identifier
 from scheduler_core.resources.base import Action, ClientFactory, Params, StatusStringKind
 
+MALFORMED = "InvalidInstanceID.Malformed"
+
 
 class Ec2InstanceParams(Params):
     id: Identifier
@@ -19,6 +21,9 @@ class Ec2Instance(StatusStringKind):
     running_status = "running"
     stopped_status = "stopped"
     unusable_statuses = ("shutting-down", "terminated")
+    noun = "instance"
+    # An id not shaped like an instance id can only name a missing instance.
+    missing_codes = (MALFORMED,)
 
     def label(self, params: Ec2InstanceParams) -> str:
         return params.id
@@ -38,6 +43,14 @@ class Ec2Instance(StatusStringKind):
             result_selector={"status.$": "$.Reservations[0].Instances[0].State.Name"},
         )
 
-    def fetch_status(self, params: Ec2InstanceParams, clients: ClientFactory) -> str:
+    def missing_detail(self, label: str, code: str | None) -> str:
+        if code == MALFORMED:
+            return f"instance {label} not found: not a valid instance id"
+        return super().missing_detail(label, code)
+
+    def fetch_status(self, params: Ec2InstanceParams, clients: ClientFactory) -> str | None:
+        # An unknown id is InvalidInstanceID.NotFound; once terminated instances are
+        # purged (about an hour later) EC2 answers that for them too.
         found = clients("ec2").describe_instances(InstanceIds=[params.id])
-        return str(found["Reservations"][0]["Instances"][0]["State"]["Name"])
+        instances = [i for r in found.get("Reservations", []) for i in r.get("Instances", [])]
+        return str(instances[0]["State"]["Name"]) if instances else None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from scheduler_core.asl.fragments import SdkCall
 from scheduler_core.fields import Count, Identifier
 from scheduler_core.resources.base import (
@@ -14,10 +16,13 @@ from scheduler_core.resources.base import (
     ResourceState,
     ResourceStatus,
     all_of,
+    error_code,
     is_number,
     is_one_of,
     is_present,
 )
+
+CLUSTER_NOT_FOUND = "ClusterNotFoundException"
 
 
 class EcsServiceParams(Params):
@@ -91,13 +96,34 @@ class EcsService(PolledKind):
         }
 
     def read_status(self, params: EcsServiceParams, clients: ClientFactory) -> ResourceStatus:
-        found = clients("ecs").describe_services(
-            cluster=params.cluster_name, services=[params.name]
-        )
-        services = [s for s in found.get("services", []) if s.get("status") != "INACTIVE"]
         label = self.label(params)
+        try:
+            found = clients("ecs").describe_services(
+                cluster=params.cluster_name, services=[params.name]
+            )
+        except ClientError as exc:
+            if error_code(exc) != CLUSTER_NOT_FOUND:
+                raise
+            return self.missing(label, f"cluster {params.cluster_name} not found")
+        services = found.get("services", [])
         if not services:
-            return self.missing(label)
+            # A missing service is not an error but a failures entry with reason MISSING.
+            reasons = {f.get("reason", "") for f in found.get("failures", [])} - {"MISSING"}
+            if reasons:
+                return ResourceStatus(
+                    type=self.type_name,
+                    id=label,
+                    state=ResourceState.UNKNOWN,
+                    detail=f"ECS answered {', '.join(sorted(reasons))}",
+                )
+            return self.missing(
+                label, f"service {params.name} not found in cluster {params.cluster_name}"
+            )
+        if services[0].get("status") == "INACTIVE":
+            # Deleted services stay visible as INACTIVE for a while before they are MISSING.
+            return self.missing(
+                label, f"service {params.name} was deleted from cluster {params.cluster_name}"
+            )
         desired, running = services[0]["desiredCount"], services[0]["runningCount"]
         if desired == 0 and running == 0:
             state = ResourceState.STOPPED

@@ -86,7 +86,9 @@ class EfsFileSystem(PolledKind):
         except ClientError as exc:
             if not is_not_found(exc, "FileSystemNotFound"):
                 raise
-            return self.missing(params.id)
+            return self.missing(params.id, f"file system {params.id} not found")
+        if not found["FileSystems"]:
+            return self.missing(params.id, f"file system {params.id} not found")
         system = found["FileSystems"][0]
         throughput = system.get("ProvisionedThroughputInMibps")
         if system["LifeCycleState"] != "available":

@@ -89,7 +89,10 @@ class FsxWindowsFileSystem(PolledKind):
         except ClientError as exc:
             if not is_not_found(exc, "FileSystemNotFound"):
                 raise
-            return self.missing(params.id)
+            return self.missing(params.id, f"file system {params.id} not found")
+        # AWS answers FileSystemNotFound for an unknown id; an empty list would mean the same.
+        if not found["FileSystems"]:
+            return self.missing(params.id, f"file system {params.id} not found")
         system = found["FileSystems"][0]
         throughput = system.get("WindowsConfiguration", {}).get("ThroughputCapacity")
         busy = any(

@@ -30,6 +30,7 @@ class RdsCluster(StatusStringKind):
     running_status = "available"
     stopped_status = "stopped"
     unusable_statuses = RDS_UNUSABLE
+    noun = "DB cluster"
 
     def label(self, params: RdsClusterParams) -> str:
         return params.id
@@ -49,6 +50,8 @@ class RdsCluster(StatusStringKind):
             result_selector={"status.$": "$.DbClusters[0].Status"},
         )
 
-    def fetch_status(self, params: RdsClusterParams, clients: ClientFactory) -> str:
+    def fetch_status(self, params: RdsClusterParams, clients: ClientFactory) -> str | None:
+        # An unknown id is DBClusterNotFoundFault.
         found = clients("rds").describe_db_clusters(DBClusterIdentifier=params.id)
-        return str(found["DBClusters"][0]["Status"])
+        clusters = found.get("DBClusters", [])
+        return str(clusters[0]["Status"]) if clusters else None

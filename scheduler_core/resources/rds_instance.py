@@ -21,6 +21,7 @@ class RdsInstance(StatusStringKind):
     running_status = "available"
     stopped_status = "stopped"
     unusable_statuses = (*RDS_UNUSABLE, "storage-full")
+    noun = "DB instance"
 
     def label(self, params: RdsInstanceParams) -> str:
         return params.id
@@ -40,6 +41,8 @@ class RdsInstance(StatusStringKind):
             result_selector={"status.$": "$.DbInstances[0].DbInstanceStatus"},
         )
 
-    def fetch_status(self, params: RdsInstanceParams, clients: ClientFactory) -> str:
+    def fetch_status(self, params: RdsInstanceParams, clients: ClientFactory) -> str | None:
+        # An unknown id is DBInstanceNotFound.
         found = clients("rds").describe_db_instances(DBInstanceIdentifier=params.id)
-        return str(found["DBInstances"][0]["DBInstanceStatus"])
+        instances = found.get("DBInstances", [])
+        return str(instances[0]["DBInstanceStatus"]) if instances else None

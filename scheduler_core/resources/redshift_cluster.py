@@ -28,6 +28,7 @@ class RedshiftCluster(StatusStringKind):
         "incompatible-parameters",
         "incompatible-restore",
     )
+    noun = "cluster"
 
     def label(self, params: RedshiftClusterParams) -> str:
         return params.id
@@ -47,6 +48,8 @@ class RedshiftCluster(StatusStringKind):
             result_selector={"status.$": "$.Clusters[0].ClusterStatus"},
         )
 
-    def fetch_status(self, params: RedshiftClusterParams, clients: ClientFactory) -> str:
+    def fetch_status(self, params: RedshiftClusterParams, clients: ClientFactory) -> str | None:
+        # An unknown id is ClusterNotFound.
         found = clients("redshift").describe_clusters(ClusterIdentifier=params.id)
-        return str(found["Clusters"][0]["ClusterStatus"])
+        clusters = found.get("Clusters", [])
+        return str(clusters[0]["ClusterStatus"]) if clusters else None

@@ -1,4 +1,21 @@
-"""Live state of a composition, read resource by resource with boto3."""
+"""Live state of a composition, read resource by resource with boto3.
+
+Reading the status never fails because of one resource:
+
+- a resource that does not exist is ``missing``, with a detail naming what was not
+  found ("cluster shop not found"); each kind knows its service's "not found"
+  answers, and any other error code that says "not found" counts too;
+- any other error AWS answers while reading one resource (access denied,
+  throttling, an unexpected validation error) makes that resource ``unknown``, with
+  the error code and message as its detail, and the other resources are still read.
+
+Errors that are not answers from AWS (no credentials, no network) still raise: they
+are not about one resource and every other read would fail the same way.
+
+The composition's state follows from its resources: ``running`` or ``stopped`` when
+every resource is, ``partial`` otherwise (so a missing or unknown resource makes it
+``partial``), and ``starting``/``stopping`` while an execution runs.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +23,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from scheduler_core.aws import Aws
-from scheduler_core.config.models import Composition
+from scheduler_core.config.models import Composition, ResourceItem
 from scheduler_core.resources import Action, ResourceState, ResourceStatus
+from scheduler_core.resources.base import ClientFactory, error_message, is_not_found
 from scheduler_core.runtime.executions import running_execution
 
 
@@ -41,7 +61,7 @@ def read_status(aws: Aws, composition: Composition) -> CompositionStatus:
     resources = tuple(
         status
         for item in composition.items()
-        if (status := item.kind.read_status(item.params, aws.client)) is not None
+        if item.kind.has_resource and (status := read_resource(item, aws.client)) is not None
     )
     busy = ((Action.START, CompositionState.STARTING), (Action.STOP, CompositionState.STOPPING))
     for action, state in busy:
@@ -53,6 +73,17 @@ def read_status(aws: Aws, composition: Composition) -> CompositionStatus:
     return CompositionStatus(
         composition=composition.name, state=summarise(resources), resources=resources
     )
+
+
+def read_resource(item: ResourceItem, clients: ClientFactory) -> ResourceStatus | None:
+    """One resource's status; an AWS error makes it missing or unknown, never raises."""
+    try:
+        return item.kind.read_status(item.params, clients)
+    except ClientError as exc:
+        label = item.kind.label(item.params)
+        if is_not_found(exc):
+            return item.kind.missing(label, error_message(exc) or "not found")
+        return item.kind.unknown(label, exc)
 
 
 def summarise(resources: tuple[ResourceStatus, ...]) -> CompositionState:
