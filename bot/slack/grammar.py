@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from scheduler_core.durations import parse_duration
+from scheduler_core.durations import MAX_DURATION, format_duration, parse_duration
 from scheduler_core.exceptions import BadInputError
 
 MAX_LENGTH = 2000
@@ -220,7 +220,15 @@ def _start(
         return Command(verb=Verb.START, composition=name, duration=_duration(value))
     clock = _clock(value)
     zone = (known or {}).get(name) or ZoneInfo("UTC")
-    return Command(verb=Verb.START, composition=name, until=next_wall_time(clock, zone, now))
+    now = now or datetime.now(UTC)
+    until = next_wall_time(clock, zone, now)
+    # The next occurrence of a wall time is at most a day (and a DST hour) away; checked
+    # all the same so that "until" can never get past the limit "for" has.
+    if until - now > MAX_DURATION:
+        raise CommandError(
+            f'expected a time within {format_duration(MAX_DURATION)} from now, got "{value}"'
+        )
+    return Command(verb=Verb.START, composition=name, until=until)
 
 
 def _skip_target(options: list[str]) -> str | None:
@@ -233,12 +241,12 @@ def _skip_target(options: list[str]) -> str | None:
 
 
 def _duration(word: str) -> timedelta:
+    # parse_duration keeps the limits (longer than zero, at most MAX_DURATION) and bounds
+    # the digits, so no number can overflow timedelta: its ValueError is the whole story.
     try:
         return parse_duration(word)
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
-    except OverflowError as exc:  # digits beyond what timedelta holds
-        raise CommandError(f'expected a duration of at most 30 days, got "{word}"') from exc
 
 
 def _clock(word: str) -> time:

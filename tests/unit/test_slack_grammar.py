@@ -20,6 +20,7 @@ from bot.slack.grammar import (
     parse_command,
 )
 from scheduler_core.config.loader import NAME_PATTERN, _valid_name
+from scheduler_core.durations import MAX_DURATION
 from scheduler_core.exceptions import BadInputError
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -74,6 +75,9 @@ GOOD = [
     ),
     ("stop qa", Command(verb=Verb.STOP, composition="qa")),
     ("extend qa 1h", Command(verb=Verb.EXTEND, composition="qa", duration=timedelta(hours=1))),
+    ("start qa for 7d", Command(verb=Verb.START, composition="qa", duration=timedelta(days=7))),
+    ("start qa for 168h", Command(verb=Verb.START, composition="qa", duration=timedelta(days=7))),
+    ("extend qa 7d", Command(verb=Verb.EXTEND, composition="qa", duration=timedelta(days=7))),
     ("skip qa", Command(verb=Verb.SKIP, composition="qa")),
     ("skip qa next-start", Command(verb=Verb.SKIP, composition="qa", which="next-start")),
     ("SKIP qa Next-Stop", Command(verb=Verb.SKIP, composition="qa", which="next-stop")),
@@ -254,6 +258,17 @@ def test_next_wall_time_is_the_first_matching_minute_after_now(
             return
 
 
+@settings(max_examples=300, deadline=None)
+@given(case=wall_time_cases(), name=st.sampled_from(sorted(KNOWN)))
+def test_until_is_never_beyond_the_duration_limit(
+    case: tuple[datetime, time, ZoneInfo], name: str
+) -> None:
+    now, clock, _ = case
+    until = parse_command(f"start {name} until {clock:%H:%M}", known=KNOWN, now=now).until
+    assert until is not None
+    assert timedelta(0) < until - now <= MAX_DURATION
+
+
 # --- bad inputs -------------------------------------------------------------------
 
 BAD = [
@@ -272,10 +287,15 @@ BAD = [
     ("start qa for 2h until 18:00", "usage: /env start <name> [for <duration> | until HH:MM]"),
     ("start qa for 5y", 'expected a duration such as 30m, 2h or 1h30m, got "5y"'),
     ("start qa for 0m", 'expected a duration longer than zero, got "0m"'),
-    ("start qa for 31d", 'expected a duration of at most 30 days, got "31d"'),
+    ("start qa for 8d", 'expected a duration of at most 7 days, got "8d"'),
+    ("start qa for 7d1s", 'expected a duration of at most 7 days, got "7d1s"'),
+    ("start qa for 169h", 'expected a duration of at most 7 days, got "169h"'),
+    ("start qa for 31d", 'expected a duration of at most 7 days, got "31d"'),
+    ("extend qa 8d", 'expected a duration of at most 7 days, got "8d"'),
+    ("start qa for 999999d", 'expected a duration of at most 7 days, got "999999d"'),
     (
         "start qa for 99999999999999999999d",
-        'expected a duration of at most 30 days, got "99999999999999999999d"',
+        'expected a duration such as 30m, 2h or 1h30m, got "99999999999999999999d"',
     ),
     ("start qa until 25:00", 'expected a time HH:MM such as 18:00, got "25:00"'),
     ("start qa until 12:60", 'expected a time HH:MM such as 18:00, got "12:60"'),
