@@ -3,15 +3,31 @@
 Requests become API Gateway events and go through the very handler Lambda runs;
 only the lazy listeners differ: on Lambda they are asynchronous self-invocations,
 here they run on threads (or inline, for deterministic tests).
+
+In front of the handlers the server does what API Gateway does before a Lambda is
+invoked, so that what works locally works deployed and the other way round: only
+GET and POST (405 otherwise, with ``Allow``), a body framed by Content-Length
+(chunked bodies get 411, a malformed length 400), a size cap checked against the
+declared length before a byte of the body is read (413), and a deadline for the
+body to arrive (408). Every refusal is JSON ``{"error": ..., "message": ...}``,
+the shape the webhook handler answers with.
+
+The server is the standard library's ThreadingHTTPServer, not werkzeug's: werkzeug
+would accept chunked bodies and negative lengths on its own terms, so every check
+above would still have to be written here, and the stdlib gives direct hold of the
+socket for the body deadline and for closing without losing the response.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -23,6 +39,23 @@ from bot.settings import BotSettings
 from bot.slack.app import build_app
 from bot.slack.services import Services
 from infra.slack.signing import api_gateway_event
+
+Target = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+ALLOWED_METHODS = ("GET", "POST")
+# Both handlers take far less than API Gateway's own 10 MB: the webhook handler
+# refuses more than 16 KB itself (bot.webhooks.app.MAX_BODY_BYTES) and Slack's
+# payloads are a few KB. A cap a little above that keeps the handler's own 413 in
+# play while an unauthenticated caller cannot make this process buffer megabytes.
+MAX_BODY_BYTES = 64 * 1024
+BODY_TIMEOUT_SECONDS = 10.0
+# Connections waiting to be accepted: the default of 5 resets bursts of clients.
+LISTEN_BACKLOG = 256
+# After a refusal sent before the body was read: how long and how much to keep
+# reading, so that closing with unread bytes does not reset the connection (and
+# with it the response) before the client has read it.
+LINGER_SECONDS = 0.5
+LINGER_BYTES = 1024 * 1024
 
 
 class InlineLazyListenerRunner(LazyListenerRunner):
@@ -61,37 +94,94 @@ def local_slack_handler(
     return handler
 
 
+class _Refusal(Exception):
+    """A request answered before any handler runs."""
+
+    def __init__(
+        self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = LISTEN_BACKLOG
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], owner: LocalServer) -> None:
+        self.owner = owner
+        super().__init__(address, _RequestHandler)
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def setup(self) -> None:
+        # Also bounds the wait for the request line and headers: idle clients are dropped.
+        self.timeout = self.server.owner.body_timeout
+        super().setup()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return  # quiet: envctl prints what matters
+
+    def handle_one_request(self) -> None:
+        """The stdlib's, except that every method reaches LocalServer (which answers 405)."""
+        try:
+            self.raw_requestline = self.rfile.readline(65537)
+            if len(self.raw_requestline) > 65536:
+                self.requestline = self.request_version = self.command = ""
+                self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
+                return
+            if not self.raw_requestline:
+                self.close_connection = True
+                return
+            if not self.parse_request():
+                return
+            self.server.owner._handle(self)
+            self.wfile.flush()
+        except TimeoutError:
+            self.close_connection = True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The stdlib's own refusals (a bad request line, too many headers) in JSON too."""
+        status = HTTPStatus(code)
+        self.close_connection = True
+        _send(
+            self,
+            code,
+            {"Content-Type": "application/json"},
+            _error_json(status.phrase.lower().replace(" ", "_"), message or status.phrase),
+        )
+
+
 class LocalServer:
-    """A ThreadingHTTPServer on 127.0.0.1 in front of the Slack handler."""
+    """A threaded HTTP server on 127.0.0.1 in front of the Slack and webhook handlers.
+
+    Args:
+        handler: The Slack handler for ``/slack/events``, or None to serve no Slack app.
+        port: The port; 0 picks a free one (see ``url``).
+        webhooks: The webhook handler for ``/webhooks/...``, or None.
+        max_body_bytes: Larger declared bodies get 413 before any of them is read.
+        body_timeout: Seconds for the request, and then its whole body, to arrive (408).
+    """
 
     def __init__(
         self,
         handler: SlackRequestHandler | None,
         *,
         port: int = 0,
-        webhooks: Callable[[dict[str, Any], Any], dict[str, Any]] | None = None,
+        webhooks: Target | None = None,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        body_timeout: float = BODY_TIMEOUT_SECONDS,
     ) -> None:
         self.slack = handler
         self.webhooks = webhooks
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                return  # quiet: envctl prints what matters
-
-            def do_POST(self) -> None:
-                outer._handle(self)
-
-            def do_GET(self) -> None:
-                outer._handle(self)
-
-            def do_PUT(self) -> None:
-                outer._handle(self)
-
-            def do_DELETE(self) -> None:
-                outer._handle(self)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
+        self._server = _Server(("127.0.0.1", port), self)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -112,46 +202,149 @@ class LocalServer:
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         path = request.path.split("?", 1)[0]
-        target: Callable[[dict[str, Any], Any], dict[str, Any]] | None = None
-        if path == "/slack/events" and self.slack is not None:
-            target = self.slack.handle
-        elif path.startswith("/webhooks/") and self.webhooks is not None:
-            target = self.webhooks
-        if target is None:
-            self._send(
-                request,
-                404,
-                {"content-type": "application/json"},
-                json.dumps({"error": "not_found", "message": f"nothing is served at {path}"}),
-            )
+        try:
+            target = self._target(request.command, path)
+            body = self._read_body(request)
+        except _Refusal as refusal:
+            self._refuse(request, refusal)
             return
-        length = int(request.headers.get("Content-Length") or 0)
-        body = request.rfile.read(length).decode("utf-8", errors="replace")
         headers = {name: value for name, value in request.headers.items()}
         # The source address is the socket's, as API Gateway's sourceIp: never a header.
         event = api_gateway_event(
             body, headers, path=path, method=request.command, source_ip=request.client_address[0]
         )
         response = target(event, LocalContext())
-        self._send(
+        _send(
             request,
             int(response.get("statusCode", 500)),
             response.get("headers") or {},
             response.get("body") or "",
         )
 
+    def _target(self, method: str, path: str) -> Target:
+        if method not in ALLOWED_METHODS:
+            raise _Refusal(
+                405,
+                "method_not_allowed",
+                f"{method} is not allowed; use {' or '.join(ALLOWED_METHODS)}",
+                headers={"Allow": ", ".join(ALLOWED_METHODS)},
+            )
+        if path == "/slack/events" and self.slack is not None:
+            return self.slack.handle
+        if path.startswith("/webhooks/") and self.webhooks is not None:
+            return self.webhooks
+        raise _Refusal(404, "not_found", f"nothing is served at {path}")
+
+    def _read_body(self, request: BaseHTTPRequestHandler) -> str:
+        """The body, checked from its headers before a byte of it is read."""
+        if request.headers.get("Transfer-Encoding") is not None:
+            raise _Refusal(
+                411,
+                "length_required",
+                "Transfer-Encoding (chunked) bodies are not accepted; send a Content-Length header",
+            )
+        declared = request.headers.get_all("Content-Length") or []
+        if not declared:
+            return ""  # neither header: by HTTP's framing there is no body
+        raw = declared[0].strip()
+        if len(declared) > 1 or not (raw.isascii() and raw.isdigit()):
+            shown = ", ".join(value[:20] for value in declared)
+            raise _Refusal(
+                400,
+                "bad_request",
+                f"Content-Length must be one whole number of bytes, 0 or more, not {shown!r}",
+            )
+        length = int(raw)
+        if length > self.max_body_bytes:
+            raise _Refusal(
+                413,
+                "payload_too_large",
+                f"the body must be at most {self.max_body_bytes} bytes, not {length}",
+            )
+        return self._receive(request, length).decode("utf-8", errors="replace")
+
+    def _receive(self, request: BaseHTTPRequestHandler, length: int) -> bytes:
+        """Exactly ``length`` bytes, all within ``body_timeout`` however slowly they come."""
+        deadline = time.monotonic() + self.body_timeout
+        chunks: list[bytes] = []
+        received = 0
+        while received < length:
+            remaining = deadline - time.monotonic()
+            try:
+                if remaining <= 0:
+                    raise TimeoutError
+                request.connection.settimeout(remaining)
+                chunk = request.rfile.read1(length - received)  # type: ignore[attr-defined]
+            except TimeoutError:
+                raise _Refusal(
+                    408,
+                    "request_timeout",
+                    f"the body did not arrive within {self.body_timeout:g} s: "
+                    f"{received} of {length} bytes came",
+                ) from None
+            if not chunk:
+                raise _Refusal(
+                    400,
+                    "bad_request",
+                    f"the body ended after {received} of the {length} bytes of its Content-Length",
+                )
+            chunks.append(chunk)
+            received += len(chunk)
+        request.connection.settimeout(self.body_timeout)
+        return b"".join(chunks)
+
     @staticmethod
-    def _send(
-        request: BaseHTTPRequestHandler, status: int, headers: dict[str, Any], body: str
-    ) -> None:
-        payload = body.encode("utf-8")
-        request.send_response(status)
-        for name, value in headers.items():
-            if name.lower() != "content-length":
-                request.send_header(name, str(value))
-        request.send_header("Content-Length", str(len(payload)))
-        request.end_headers()
+    def _refuse(request: BaseHTTPRequestHandler, refusal: _Refusal) -> None:
+        request.close_connection = True
+        _send(
+            request,
+            refusal.status,
+            {"Content-Type": "application/json", **refusal.headers},
+            _error_json(refusal.code, refusal.message),
+        )
+        _linger(request)
+
+
+def _error_json(code: str, message: str) -> str:
+    return json.dumps({"error": code, "message": message})
+
+
+def _send(request: BaseHTTPRequestHandler, status: int, headers: dict[str, Any], body: str) -> None:
+    payload = body.encode("utf-8")
+    request.send_response(status)
+    for name, value in headers.items():
+        if name.lower() != "content-length":
+            request.send_header(name, str(value))
+    request.send_header("Content-Length", str(len(payload)))
+    request.end_headers()
+    if getattr(request, "command", None) != "HEAD":  # a HEAD answer has headers only
         request.wfile.write(payload)
+
+
+def _linger(request: BaseHTTPRequestHandler) -> None:
+    """Close after a refusal without the unread body turning the close into a reset.
+
+    Closing a socket with unread bytes makes the kernel send a reset, which can
+    destroy the response before the client reads it; so the response is finished
+    with a FIN first and what the client still sends is read, for a bounded time.
+    """
+    connection: socket.socket = request.connection
+    try:
+        request.wfile.flush()
+        connection.shutdown(socket.SHUT_WR)
+        deadline = time.monotonic() + LINGER_SECONDS
+        drained = 0
+        while drained < LINGER_BYTES:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            connection.settimeout(remaining)
+            chunk = connection.recv(64 * 1024)
+            if not chunk:
+                break
+            drained += len(chunk)
+    except OSError:
+        pass  # the client has gone: there is no response left to protect
 
 
 def _serialised(
