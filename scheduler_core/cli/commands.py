@@ -20,7 +20,9 @@ from scheduler_core.exceptions import BadInputError
 from scheduler_core.resources import Action
 from scheduler_core.runtime import follow, read_status
 from scheduler_core.runtime.operations import Actor, Runtime
+from scheduler_core.runtime.store import AuditEntry
 from scheduler_core.settings import Settings
+from scheduler_core.text import printable
 
 
 class Context:
@@ -216,10 +218,20 @@ def _history(ctx: Context) -> int:
     if not entries:
         print(f"{composition.name}: no audit entries yet.")
     for entry in entries:
-        when = _local_time(entry.at, composition)
-        detail = f" ({entry.detail})" if entry.detail else ""
-        print(f"{when}  {entry.who} via {entry.via}: {entry.what}{detail}")
+        print(history_line(entry, composition))
     return 0
+
+
+def history_line(entry: AuditEntry, composition: Composition) -> str:
+    """One ``envctl history`` line, every audit field escaped.
+
+    Entries written before audit text was checked may hold newlines or terminal
+    escapes; printed raw they could forge lines or rewrite the terminal.
+    """
+    when = _local_time(entry.at, composition)
+    detail = f" ({printable(entry.detail)})" if entry.detail else ""
+    who, via, what = (printable(text) for text in (entry.who, entry.via, entry.what))
+    return f"{when}  {who} via {via}: {what}{detail}"
 
 
 def _duration(text: str, where: str) -> timedelta:
