@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from bot.slack.grammar import help_text
 from scheduler_core.durations import format_duration
+from scheduler_core.text import printable
 
 if TYPE_CHECKING:
     from scheduler_core.runtime.status import CompositionStatus
@@ -389,9 +390,13 @@ def history_blocks(composition: str, entries: list[AuditEntry], *, zone: ZoneInf
         return [*blocks, _context("No audit entries yet (they are kept for 90 days).")]
     lines = []
     for entry in entries:
-        line = f"{local_time(entry.at, zone)} — *{escape(entry.what)}* by {_mention(entry.who)}"
-        line += f" via {escape(entry.via)}" if entry.via else ""
-        lines.append(line + (f" · {escape(entry.detail)}" if entry.detail else ""))
+        # Old entries may hold forged newlines or escapes: show them, never obey them.
+        who, what, via, detail = (
+            printable(text) for text in (entry.who, entry.what, entry.via, entry.detail)
+        )
+        line = f"{local_time(entry.at, zone)} — *{escape(what)}* by {_mention(who)}"
+        line += f" via {escape(via)}" if via else ""
+        lines.append(line + (f" · {escape(detail)}" if detail else ""))
     return blocks + _packed(lines, max_blocks=MAX_MESSAGE_BLOCKS - 1, noun="entries")
 
 
