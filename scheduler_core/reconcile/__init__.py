@@ -7,13 +7,14 @@ makes no write call at all.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from scheduler_core.aws import Aws
 from scheduler_core.config import Composition, Config
 from scheduler_core.reconcile.desired import Desired, Targets, WindowBracket, desired_for
-from scheduler_core.reconcile.model import Change, ChangeAction, ObjectKind, Plan
-from scheduler_core.reconcile.planner import plan_changes
+from scheduler_core.reconcile.model import Change, ChangeAction, HeldPrune, ObjectKind, Plan
+from scheduler_core.reconcile.planner import hold_busy_prunes, plan_changes
 from scheduler_core.runtime.deploy import role_arn, scheduler_role_arn, state_machine_arn_prefix
 from scheduler_core.settings import Settings
 
@@ -41,7 +42,11 @@ def make_plan(
     prune: bool = False,
     brackets_for: BracketSource = lambda _: [],
 ) -> Plan:
-    """Read AWS and list the changes that would make it match ``config``."""
+    """Read AWS and list the changes that would make it match ``config``.
+
+    With ``prune``, compositions whose state machines still run an execution are
+    not pruned: their deletions are left out of the plan and listed in ``held``.
+    """
     where = targets(aws, settings)
     desired = Desired(deployment=settings.deployment)
     for composition in config.compositions.values():
@@ -56,7 +61,10 @@ def make_plan(
         prune=prune,
         arn_prefix=where.state_machine_arn_prefix,
     )
-    return Plan(changes=tuple(changes))
+    held: list[HeldPrune] = []
+    if prune:
+        changes, held = hold_busy_prunes(aws, changes, desired=desired)
+    return Plan(changes=tuple(changes), held=tuple(held))
 
 
 def plan_everything(
@@ -86,7 +94,7 @@ def plan_everything(
             for c in conflicts
         ),
     ]
-    return Plan(changes=plan.changes, notes=tuple(notes))
+    return replace(plan, notes=tuple(notes))
 
 
 def apply_plan(
@@ -102,6 +110,7 @@ def apply_plan(
 __all__ = [
     "Change",
     "ChangeAction",
+    "HeldPrune",
     "ObjectKind",
     "Plan",
     "WindowBracket",

@@ -67,12 +67,36 @@ class Change:
 
 
 @dataclass(frozen=True, kw_only=True)
+class HeldPrune:
+    """A composition removed from the config but not pruned: its state machine still runs.
+
+    Deleting a state machine under a running execution would leave resources half
+    started or half stopped with nothing to finish the job, so none of the
+    composition's objects are deleted until a later ``apply --prune`` finds it idle.
+    """
+
+    composition: str
+    execution_arn: str
+
+    def describe(self) -> str:
+        return (
+            f"not pruning {self.composition}: execution {self.execution_arn} is still "
+            "running; run apply --prune again when it has finished"
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {"composition": self.composition, "execution_arn": self.execution_arn}
+
+
+@dataclass(frozen=True, kw_only=True)
 class Plan:
     changes: tuple[Change, ...]
     notes: tuple[str, ...] = ()
+    held: tuple[HeldPrune, ...] = ()  # prunes left out of ``changes``, one per composition
 
     @property
     def empty(self) -> bool:
+        """No change to make (there may still be held prunes to report)."""
         return not self.changes
 
     def summary(self, *, done: bool = False) -> str:
@@ -87,6 +111,7 @@ class Plan:
         return {
             "changes": [change.as_json() for change in self.changes],
             "notes": list(self.notes),
+            "not_pruned": [held.as_json() for held in self.held],
         }
 
 

@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from scheduler_core.asl.builder import definition_json
 from scheduler_core.aws import Aws
 from scheduler_core.reconcile.desired import Desired, StateMachineSpec
-from scheduler_core.reconcile.model import Call, Change, ChangeAction, ObjectKind
+from scheduler_core.reconcile.model import Call, Change, ChangeAction, HeldPrune, ObjectKind
 from scheduler_core.schedules import (
     AUTO_STOP,
     COMPOSITION_TAG,
@@ -41,6 +41,51 @@ def plan_changes(
         *_group_and_schedule_changes(aws, desired, prune=prune),
     ]
     return sorted(changes, key=lambda change: change.sort_key)
+
+
+def hold_busy_prunes(
+    aws: Aws, changes: list[Change], *, desired: Desired
+) -> tuple[list[Change], list[HeldPrune]]:
+    """The changes without any deletion for a pruned composition whose machine still runs.
+
+    A pruned composition is one absent from ``desired``; if one of the state machines
+    the plan would delete for it has a RUNNING execution, all of that composition's
+    deletions (machines, schedules, group) are left out and it is reported instead.
+    Deletions of compositions still in the config are never held.
+    """
+    kept = set(desired.groups.values())
+    machines: dict[str, list[str]] = {}  # pruned composition -> ARNs the plan would delete
+    for change in changes:
+        if (
+            change.action is ChangeAction.DELETE
+            and change.kind is ObjectKind.STATE_MACHINE
+            and change.composition not in kept
+        ):
+            machines.setdefault(change.composition, []).extend(
+                call.arguments["stateMachineArn"] for call in change.calls
+            )
+    held = []
+    for composition, arns in machines.items():
+        running = _running_execution(aws, arns)
+        if running is not None:
+            held.append(HeldPrune(composition=composition, execution_arn=running))
+    busy = {entry.composition for entry in held}
+    remaining = [
+        change
+        for change in changes
+        if not (change.action is ChangeAction.DELETE and change.composition in busy)
+    ]
+    return remaining, held
+
+
+def _running_execution(aws: Aws, state_machine_arns: list[str]) -> str | None:
+    """The ARN of a RUNNING execution of one of the machines, or None."""
+    sfn = aws.client("stepfunctions")
+    for arn in sorted(state_machine_arns):
+        found = sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING", maxResults=1)
+        if found["executions"]:
+            return str(found["executions"][0]["executionArn"])
+    return None
 
 
 def _state_machine_changes(
