@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -29,7 +30,7 @@ def show_plan(ctx: Context, *, as_json: bool) -> int:
     if as_json:
         print(json.dumps(plan.as_json(), indent=2))
         return 0
-    if plan.empty:
+    if plan.empty and not plan.held:
         print("No changes: AWS matches the config.")
     for change in plan.changes:
         print(change.describe())
@@ -37,23 +38,30 @@ def show_plan(ctx: Context, *, as_json: bool) -> int:
         print(f"Plan: {plan.summary()}. Run `envctl apply` to make these changes.")
     for note in plan.notes:
         print(f"note: {note}")
+    for held in plan.held:
+        print(f"note: {held.describe()}")
     return 0
 
 
 def run_apply(ctx: Context) -> int:
+    """Apply the plan; 1 when a removed composition could not be pruned yet."""
     plan = _plan(ctx)
     for note in plan.notes:
         print(f"note: {note}")
-    if plan.empty:
+    if plan.empty and not plan.held:
         print("No changes: AWS already matches the config.")
         return 0
 
     def done(change: Change) -> None:
         print(change.describe(), flush=True)
 
-    apply_plan(ctx.aws, plan, on_change=done)
-    print(f"Apply complete: {plan.summary(done=True)}.")
-    return 0
+    if not plan.empty:
+        apply_plan(ctx.aws, plan, on_change=done)
+        print(f"Apply complete: {plan.summary(done=True)}.")
+    # After the other changes: one busy composition must not hold the rest back.
+    for held in plan.held:
+        print(f"envctl: {held.describe()}", file=sys.stderr)
+    return 1 if plan.held else 0
 
 
 def show_windows(ctx: Context) -> int:
