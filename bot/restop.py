@@ -37,7 +37,7 @@ from scheduler_core.aws import Aws
 from scheduler_core.config import Composition, Config, load_config
 from scheduler_core.exceptions import EnvctlError
 from scheduler_core.resources import Action
-from scheduler_core.runtime.executions import ExecutionConflictError, begin
+from scheduler_core.runtime.executions import ExecutionConflictError, RunRequest, launch
 from scheduler_core.runtime.store import Store
 from scheduler_core.settings import Settings
 
@@ -47,7 +47,6 @@ logger = Logger(service="envctl-restop")
 AUTO_START_EVENTS = {"RDS-EVENT-0154": "rds_instance", "RDS-EVENT-0153": "rds_cluster"}
 KIND_WORDS = {"rds_instance": "DB instance", "rds_cluster": "DB cluster"}
 TRIGGER = "restop"
-REQUESTED_BY = "rds 7-day auto-start"
 AUDIT_WHO = "aws rds auto-start"
 
 
@@ -136,21 +135,19 @@ def restop(
             for composition in matching
         ]
     chosen = matching[0]
+    # The run audits itself, with who asked and why.
+    request = RunRequest(
+        who=AUDIT_WHO,
+        via=TRIGGER,
+        detail=f"{started.label} was restarted by RDS after 7 days stopped",
+    )
     try:
-        execution = begin(
-            aws, settings, chosen, Action.STOP, trigger=TRIGGER, requested_by=REQUESTED_BY
-        )
+        launched = launch(aws, settings, chosen, Action.STOP, trigger=TRIGGER, request=request)
     except ExecutionConflictError as exc:
         # Someone started or stopped it since the state was recorded: theirs wins.
         summary["outcome"] = f"left alone: {exc}"
         return summary, [(c, f"{prefix}; left alone because {exc}.") for c in matching]
-    store.audit(
-        chosen.name,
-        who=AUDIT_WHO,
-        what="stop",
-        via=TRIGGER,
-        detail=f"{started.label} was restarted by RDS after 7 days stopped; execution {execution}",
-    )
+    execution = launched.execution_arn
     summary.update(outcome=f"stopping again via {chosen.name}", execution_arn=execution)
     return summary, [
         (composition, f"{prefix}; envctl is stopping it again ({chosen.name} is stopped).")

@@ -6,7 +6,7 @@ import json
 from collections import deque
 from typing import Any
 
-from scheduler_core.asl import tracking
+from scheduler_core.asl import runs, tracking
 from scheduler_core.asl.fragments import States
 from scheduler_core.asl.naming import StateNamer
 from scheduler_core.config.models import Composition, ParallelGroup, ResourceItem, Step
@@ -32,9 +32,10 @@ def build_state_machine(
 ) -> dict[str, Any]:
     """Return the ASL document that drives every resource of ``composition`` to ``action``.
 
-    Around the resource steps it records the composition's state in ``table``
-    (starting → running, stopping → stopped, or failed with the cause), and lets a
-    scheduled run be skipped once (``envctl skip``).
+    Before the resource steps it takes the composition's lease (one run at a time),
+    audits the run and creates or removes the auto-stop (``asl.runs``); around them it
+    records the composition's state in ``table`` (starting → running, stopping →
+    stopped, or failed with the cause); a scheduled run can be skipped once.
     """
     namer = StateNamer()
     name, verb = composition.name, action.value
@@ -43,52 +44,105 @@ def build_state_machine(
         key: namer.claim(template, name)
         for key, template in {
             "has_trigger": "Has {} a trigger?",
+            "is_request": f"Did someone ask for this {verb} of {{}}?",
+            "begin_request": f"Begin requested {verb} of {{}}",
             "begin": f"Begin {verb} of {{}}",
             "begin_console": f"Begin console {verb} of {{}}",
             "scheduled": f"Is this a scheduled {verb} of {{}}?",
             "consume": f"Skip this scheduled {verb} of {{}}?",
             "audit_skip": f"Audit skipped {verb} of {{}}",
             "skipped": f"Skipped scheduled {verb} of {{}}",
-            "audit": f"Audit scheduled {verb} of {{}}",
             "record_begin": f"Record {{}} {doing}",
             "body": f"Run {verb} of {{}}",
             "record_done": f"Record {{}} {past}",
+            "release": f"Release the lease of {{}} after the {verb}",
             "record_failed": "Record {} failed",
+            "release_failed": f"Release the lease of {{}} after the failed {verb}",
             "failed": f"{verb.capitalize()} of {{}} failed",
             "finish": f"{{}} {past}",
         }.items()
     }
+    auto_stop_entry, auto_stop = runs.auto_stop_states(
+        table=table,
+        composition=name,
+        action=action,
+        namer=namer,
+        then=names["record_begin"],
+        failed=names["record_failed"],
+    )
+    audit_entry, audit = runs.audit_states(
+        table=table,
+        composition=name,
+        action=action,
+        namer=namer,
+        then=auto_stop_entry,
+        failed=names["record_failed"],
+    )
+    lease_entry, lease = runs.lease_states(
+        table=table, composition=name, action=action, namer=namer, then=audit_entry
+    )
     steps_entry, steps = _chain(composition, action, namer)
     states: States = {
         names["has_trigger"]: {
             "Type": "Choice",
-            "Comment": 'Executions carry {"trigger": cli|slack|webhook|schedule|window}.',
-            "Choices": [{"Variable": "$.trigger", "IsPresent": True, "Next": names["begin"]}],
+            "Comment": (
+                'Executions carry {"trigger": cli|slack|webhook|schedule|window|auto-stop|...};'
+                " requests also say who asked (who, via, detail)."
+            ),
+            "Choices": [{"Variable": "$.trigger", "IsPresent": True, "Next": names["is_request"]}],
             "Default": names["begin_console"],
         },
-        names["begin"]: _begin(name, verb, {"trigger.$": "$.trigger"}, names["scheduled"]),
-        names["begin_console"]: _begin(name, verb, {"trigger": "console"}, names["scheduled"]),
+        names["is_request"]: {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.who", "IsPresent": True, "Next": names["begin_request"]}],
+            "Default": names["begin"],
+        },
+        names["begin_request"]: _begin(
+            name,
+            verb,
+            {
+                "trigger.$": "$.trigger",
+                "who.$": "$.who",
+                "via.$": "$.via",
+                "detail.$": "$.detail",
+                "audit_expires_at.$": "$.audit_expires_at",
+                **({"auto_stop.$": "$.auto_stop"} if action is Action.START else {}),
+            },
+            names["scheduled"],
+        ),
+        names["begin"]: _begin(
+            name,
+            verb,
+            {"trigger.$": "$.trigger", "who.$": "$.trigger", "via.$": "$.trigger", "detail": ""},
+            names["scheduled"],
+        ),
+        names["begin_console"]: _begin(
+            name,
+            verb,
+            {"trigger": "console", "who": "console", "via": "console", "detail": ""},
+            names["scheduled"],
+        ),
         names["scheduled"]: {
             "Type": "Choice",
             "Choices": [
                 {"Variable": "$.trigger", "StringEquals": "schedule", "Next": names["consume"]}
             ],
-            "Default": names["record_begin"],
+            "Default": lease_entry,
         },
         names["consume"]: tracking.consume_skip_flag(
             table=table,
             composition=name,
             flag=f"skip_next_{verb}",
             skipped=names["audit_skip"],
-            not_skipped=names["audit"],
+            not_skipped=lease_entry,
         ),
         names["audit_skip"]: tracking.audit_scheduled_run(
             table=table, composition=name, what=f"skipped {verb}", next_state=names["skipped"]
         ),
         names["skipped"]: {"Type": "Succeed"},
-        names["audit"]: tracking.audit_scheduled_run(
-            table=table, composition=name, what=verb, next_state=names["record_begin"]
-        ),
+        **lease,
+        **audit,
+        **auto_stop,
         names["record_begin"]: tracking.record_state(
             table=table, composition=name, state=doing, next_state=names["body"]
         ),
@@ -113,10 +167,20 @@ def build_state_machine(
             composition=name,
             # Recorded states are the composition states of status: running / stopped.
             state="running" if action is Action.START else "stopped",
-            next_state=names["finish"],
+            next_state=names["release"],
+        ),
+        names["release"]: runs.release_state(
+            table=table, composition=name, next_state=names["finish"]
         ),
         names["record_failed"]: tracking.record_state(
-            table=table, composition=name, state="failed", next_state=names["failed"], failed=True
+            table=table,
+            composition=name,
+            state="failed",
+            next_state=names["release_failed"],
+            failed=True,
+        ),
+        names["release_failed"]: runs.release_state(
+            table=table, composition=name, next_state=names["failed"]
         ),
         names["failed"]: {
             "Type": "Fail",
@@ -135,7 +199,7 @@ def build_state_machine(
     }
 
 
-def _begin(name: str, verb: str, trigger: dict[str, str], next_state: str) -> dict[str, Any]:
+def _begin(name: str, verb: str, trigger: dict[str, Any], next_state: str) -> dict[str, Any]:
     return {
         "Type": "Pass",
         "Comment": "Replace the input with a small, known document.",

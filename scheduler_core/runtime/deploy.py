@@ -35,6 +35,12 @@ def state_machine_arn(aws: Aws, composition: str, action: Action) -> str:
     return state_machine_arn_prefix(aws) + state_machine_name(composition, action)
 
 
+def execution_arn(aws: Aws, composition: str, action: Action, name: str) -> str:
+    """The ARN an execution named ``name`` of the composition's machine gets."""
+    machine = state_machine_name(composition, action)
+    return f"arn:{aws.partition}:states:{aws.region}:{aws.account_id}:execution:{machine}:{name}"
+
+
 def role_arn(aws: Aws, settings: Settings) -> str:
     return settings.state_machine_role_arn or (
         f"arn:{aws.partition}:iam::{aws.account_id}:role/envctl-state-machine"

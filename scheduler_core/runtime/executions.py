@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,11 +14,21 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from scheduler_core.asl.fragments import PAST_TENSE
+from scheduler_core.asl.runs import AUTO_STOP_INPUT
 from scheduler_core.aws import Aws
 from scheduler_core.config.models import Composition
-from scheduler_core.exceptions import ConflictError, OperationFailedError
+from scheduler_core.exceptions import BadInputError, ConflictError, OperationFailedError
 from scheduler_core.resources import Action
-from scheduler_core.runtime.deploy import ensure_state_machine, state_machine_arn
+from scheduler_core.runtime.deploy import (
+    ensure_schedule_group,
+    ensure_state_machine,
+    execution_arn,
+    scheduler_role_arn,
+    state_machine_arn,
+)
+from scheduler_core.runtime.lease import NOBODY, Holder, Lease, lease_time
+from scheduler_core.runtime.prerequisites import require_roles
+from scheduler_core.runtime.store import AUDIT_RETENTION
 from scheduler_core.settings import Settings
 
 
@@ -62,6 +74,81 @@ def running_execution(aws: Aws, composition: str, action: Action) -> str | None:
     return str(executions[0]["executionArn"]) if executions else None
 
 
+@dataclass(frozen=True, kw_only=True)
+class RunRequest:
+    """Who asked for a run, and what must happen with it (audited by the run itself)."""
+
+    who: str
+    via: str
+    detail: str = ""
+    auto_stop_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Launched:
+    execution_arn: str
+    joined: bool  # a run of the same action was in progress: nothing new was started
+
+
+_EXECUTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+_LEASE_ATTEMPTS = 5
+
+
+def launch(
+    aws: Aws,
+    settings: Settings,
+    composition: Composition,
+    action: Action,
+    *,
+    trigger: str,
+    request: RunRequest | None = None,
+    execution_name: str | None = None,
+    now: datetime | None = None,
+) -> Launched:
+    """Start a run of ``action`` unless one is in progress; one run per composition.
+
+    The lease is reserved first (a conditional write: of concurrent callers exactly one
+    wins), then the execution is started under a deterministic name, so a retry of the
+    same request finds the first execution. If StartExecution fails the reservation is
+    given back: nothing is left started.
+
+    Raises:
+        ExecutionConflictError: the opposite action is still running.
+        NotDeployedError: the table, a role or the schedule group's home is missing.
+    """
+    now = now or datetime.now(UTC)
+    name = execution_name or _default_name(trigger, now)
+    if not _EXECUTION_NAME.match(name):
+        raise BadInputError(f'execution name "{name}": expected 1-80 letters, digits, "-" or "_"')
+    require_roles(aws, settings, scheduler=bool(request and request.auto_stop_at))
+    arn = execution_arn(aws, composition.name, action, name)
+    lease = Lease(aws, settings.table_name, composition.name)
+    joined = _reserve(aws, lease, composition.name, action, execution_arn=arn, now=now)
+    if joined is not None:
+        return Launched(execution_arn=joined, joined=True)
+    try:
+        if request is not None and request.auto_stop_at is not None:
+            ensure_schedule_group(aws, composition.name, deployment=settings.deployment)
+        machine = ensure_state_machine(aws, settings, composition, action)
+        aws.client("stepfunctions").start_execution(
+            stateMachineArn=machine.arn,
+            name=name,
+            input=json.dumps(_run_input(aws, settings, composition, action, trigger, request, now)),
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ExecutionAlreadyExists":
+            # The same request again (same name): it already ran, or still runs.
+            if _status(aws, arn) != "RUNNING":
+                lease.cancel(arn)
+            return Launched(execution_arn=arn, joined=False)
+        lease.cancel(arn)
+        raise
+    except BaseException:
+        lease.cancel(arn)
+        raise
+    return Launched(execution_arn=arn, joined=False)
+
+
 def begin(
     aws: Aws,
     settings: Settings,
@@ -72,32 +159,112 @@ def begin(
     requested_by: str = "",
     execution_name: str | None = None,
 ) -> str:
-    """Start the composition's ``action`` state machine and return the execution ARN.
-
-    Raises:
-        ExecutionConflictError: a start or stop of this composition is still running.
-    """
-    machine = ensure_state_machine(aws, settings, composition, action)
-    for other in (action, Action.STOP if action is Action.START else Action.START):
-        busy = running_execution(aws, composition.name, other)
-        if busy:
-            doing = "starting" if other is Action.START else "stopping"
-            raise ExecutionConflictError(
-                f"{composition.name} is still {doing} (execution {busy}); "
-                f"wait for it to finish before you {action.value} it",
-                execution_arn=busy,
-            )
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    # A name derived from the trigger (a Slack click, an idempotency key) makes a replay
-    # return the same execution instead of starting a second one.
-    started = aws.client("stepfunctions").start_execution(
-        stateMachineArn=machine.arn,
-        name=execution_name or f"{trigger}-{stamp}",
-        input=json.dumps(
-            {"composition": composition.name, "trigger": trigger, "requested_by": requested_by}
-        ),
+    """Start (or join) a run that nobody in particular asked for; its execution ARN."""
+    request = RunRequest(who=requested_by, via=trigger) if requested_by else None
+    launched = launch(
+        aws,
+        settings,
+        composition,
+        action,
+        trigger=trigger,
+        request=request,
+        execution_name=execution_name,
     )
-    return str(started["executionArn"])
+    return launched.execution_arn
+
+
+def _reserve(
+    aws: Aws, lease: Lease, composition: str, action: Action, *, execution_arn: str, now: datetime
+) -> str | None:
+    """Reserve the lease for ``execution_arn``; the ARN of a run to join instead."""
+    replacing: str | None = None
+    for _ in range(_LEASE_ATTEMPTS):
+        holder = lease.reserve(
+            execution_arn=execution_arn, action=action, now=now, replacing=replacing
+        )
+        if holder is None or holder.execution_arn == execution_arn:
+            return None  # ours (an earlier attempt of this same request counts as ours)
+        if holder is NOBODY:
+            replacing = None
+            continue
+        if not _still_running(aws, holder, now):
+            replacing = holder.execution_arn
+            continue
+        if holder.action is action:
+            return holder.execution_arn
+        doing = "starting" if holder.action is Action.START else "stopping"
+        raise ExecutionConflictError(
+            f"{composition} is still {doing} (execution {holder.execution_arn}); "
+            f"wait for it to finish before you {action.value} it",
+            execution_arn=holder.execution_arn,
+        )
+    raise OperationFailedError(
+        f"the lease of {composition} changed hands {_LEASE_ATTEMPTS} times while envctl "
+        "tried to take it; try again"
+    )
+
+
+def _still_running(aws: Aws, holder: Holder, now: datetime) -> bool:
+    if holder.pending_until is not None and holder.pending_until >= lease_time(now):
+        return True  # reserved by a caller that is starting its execution right now
+    return _status(aws, holder.execution_arn) == "RUNNING"
+
+
+def _status(aws: Aws, arn: str) -> str | None:
+    try:
+        described = aws.client("stepfunctions").describe_execution(executionArn=arn)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("ExecutionDoesNotExist", "InvalidArn"):
+            return None
+        raise
+    return str(described["status"])
+
+
+def _run_input(
+    aws: Aws,
+    settings: Settings,
+    composition: Composition,
+    action: Action,
+    trigger: str,
+    request: RunRequest | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """What the execution needs to audit the run and create its auto-stop itself."""
+    document: dict[str, Any] = {
+        "composition": composition.name,
+        "trigger": trigger,
+        "requested_by": request.who if request else "",
+    }
+    if request is None:
+        return document
+    document.update(
+        who=request.who,
+        via=request.via,
+        detail=request.detail,
+        audit_expires_at=str(int((now + AUDIT_RETENTION).timestamp())),
+    )
+    if action is Action.START:
+        at = request.auto_stop_at
+        document["auto_stop"] = (
+            {
+                "at": at.isoformat(),
+                "expression": f"at({at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S')})",
+                "target": {
+                    "Arn": state_machine_arn(aws, composition.name, Action.STOP),
+                    "RoleArn": scheduler_role_arn(aws, settings),
+                    "Input": AUTO_STOP_INPUT,
+                },
+            }
+            if at is not None
+            else {}
+        )
+    return document
+
+
+def _default_name(trigger: str, now: datetime) -> str:
+    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    prefix = re.sub(r"[^A-Za-z0-9_-]", "", trigger)[:20] or "run"
+    return f"{prefix}-{stamp}-{uuid.uuid4().hex[:8]}"
 
 
 def follow(

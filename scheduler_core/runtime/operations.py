@@ -15,14 +15,14 @@ from botocore.exceptions import ClientError
 from scheduler_core.aws import Aws
 from scheduler_core.config.models import ON_DEMAND, Composition
 from scheduler_core.durations import format_duration
-from scheduler_core.exceptions import BadInputError
+from scheduler_core.exceptions import BadInputError, ConflictError
 from scheduler_core.resources import Action
 from scheduler_core.runtime.deploy import (
     ensure_schedule_group,
     scheduler_role_arn,
     state_machine_arn,
 )
-from scheduler_core.runtime.executions import begin
+from scheduler_core.runtime.executions import Launched, RunRequest, launch
 from scheduler_core.runtime.store import Store
 from scheduler_core.schedules import (
     AUTO_STOP,
@@ -33,6 +33,7 @@ from scheduler_core.schedules import (
     group_name,
 )
 from scheduler_core.settings import Settings
+from scheduler_core.text import check_plain
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,27 +80,40 @@ class Runtime:
         execution_name: str | None = None,
         reason: str = "",
     ) -> Run:
-        """Start; stop again after ``duration`` (else ``auto_stop_after``) if one applies."""
+        """Start; stop again after ``duration`` (else ``auto_stop_after``) if one applies.
+
+        The run itself writes the audit entry and creates the auto-stop, before it
+        touches a resource; a start while a start runs joins it.
+        """
         now = now or datetime.now(UTC)
-        execution = begin(
-            self.aws,
-            self.settings,
+        check_plain(reason, field="reason")
+        duration = duration or composition.auto_stop_after
+        auto_stop_at = _whole_minute(now + duration) if duration is not None else None
+        detail = "; ".join(
+            part
+            for part in (reason, f"auto-stop at {auto_stop_at.isoformat()}" if auto_stop_at else "")
+            if part
+        )
+        launched = self._launch(
             composition,
             Action.START,
-            trigger=actor.via,
-            requested_by=actor.who,
+            actor=actor,
+            request=RunRequest(
+                who=actor.who, via=actor.via, detail=detail, auto_stop_at=auto_stop_at
+            ),
             execution_name=execution_name,
+            now=now,
         )
-        duration = duration or composition.auto_stop_after
-        auto_stop_at = None
-        if duration is not None:
-            auto_stop_at = _whole_minute(now + duration)
-            self._put_auto_stop(composition, auto_stop_at)
-        detail = f"auto-stop at {auto_stop_at.isoformat()}" if auto_stop_at else ""
-        self.store.audit(
-            composition.name, who=actor.who, what="start", via=actor.via, detail=detail, now=now
+        if launched.joined:
+            return Run(
+                execution_arn=launched.execution_arn,
+                action=Action.START,
+                auto_stop_at=self.store.overrides(composition.name).auto_stop_at,
+                joined=True,
+            )
+        return Run(
+            execution_arn=launched.execution_arn, action=Action.START, auto_stop_at=auto_stop_at
         )
-        return Run(execution_arn=execution, action=Action.START, auto_stop_at=auto_stop_at)
 
     def stop(
         self,
@@ -110,19 +124,62 @@ class Runtime:
         execution_name: str | None = None,
         reason: str = "",
     ) -> Run:
-        """Stop now; a pending auto-stop is no longer needed and is removed."""
-        execution = begin(
-            self.aws,
-            self.settings,
+        """Stop now; the run removes a pending auto-stop and audits itself."""
+        now = now or datetime.now(UTC)
+        check_plain(reason, field="reason")
+        launched = self._launch(
             composition,
             Action.STOP,
-            trigger=actor.via,
-            requested_by=actor.who,
+            actor=actor,
+            request=RunRequest(who=actor.who, via=actor.via, detail=reason),
             execution_name=execution_name,
+            now=now,
         )
-        self._delete_auto_stop(composition)
-        self.store.audit(composition.name, who=actor.who, what="stop", via=actor.via, now=now)
-        return Run(execution_arn=execution, action=Action.STOP)
+        return Run(execution_arn=launched.execution_arn, action=Action.STOP, joined=launched.joined)
+
+    def _launch(
+        self,
+        composition: Composition,
+        action: Action,
+        *,
+        actor: Actor,
+        request: RunRequest,
+        execution_name: str | None,
+        now: datetime,
+    ) -> Launched:
+        """Launch, auditing what the run cannot audit itself: a join, or a refusal."""
+        try:
+            launched = launch(
+                self.aws,
+                self.settings,
+                composition,
+                action,
+                trigger=actor.via,
+                request=request,
+                execution_name=execution_name,
+                now=now,
+            )
+        except ConflictError as exc:
+            self.refused(composition.name, action=action.value, actor=actor, why=str(exc), now=now)
+            raise
+        if launched.joined:
+            self.store.audit(
+                composition.name,
+                who=actor.who,
+                what=action.value,
+                via=actor.via,
+                detail=f"joined the run in progress (execution {launched.execution_arn})",
+                now=now,
+            )
+        return launched
+
+    def refused(
+        self, composition: str, *, action: str, actor: Actor, why: str, now: datetime | None = None
+    ) -> None:
+        """Audit a request that was refused (who asked, for what, and why not)."""
+        self.store.audit(
+            composition, who=actor.who, what=f"refused {action}", via=actor.via, detail=why, now=now
+        )
 
     def extend(
         self,
@@ -133,6 +190,7 @@ class Runtime:
         now: datetime | None = None,
     ) -> datetime:
         """Move the pending auto-stop ``duration`` later; returns the new time."""
+        self.store.require()
         current = self.pending_auto_stop(composition)
         if current is None:
             raise BadInputError(
@@ -175,6 +233,7 @@ class Runtime:
         self, composition: Composition, paused: bool, *, actor: Actor, now: datetime | None = None
     ) -> list[str]:
         """Disable (pause) or enable (resume) the scheduled start and stop."""
+        self.store.require()  # a missing table must not leave the schedules changed
         names = [
             action
             for action, expression in (
@@ -250,14 +309,6 @@ class Runtime:
                 raise
             self._scheduler.create_schedule(**request)
         self.store.set_auto_stop(composition.name, at)
-
-    def _delete_auto_stop(self, composition: Composition) -> None:
-        try:
-            self._scheduler.delete_schedule(GroupName=group_name(composition.name), Name=AUTO_STOP)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ResourceNotFoundException":
-                raise
-        self.store.set_auto_stop(composition.name, None)
 
 
 def _whole_minute(moment: datetime) -> datetime:

@@ -17,7 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from scheduler_core.aws import Aws
+from scheduler_core.runtime.prerequisites import is_missing_resource, table_missing
 
 AUDIT_RETENTION = timedelta(days=90)
 
@@ -63,8 +66,12 @@ class Store:
         self.table_name = table_name
 
     @property
-    def _dynamodb(self) -> Any:
-        return self._aws.client("dynamodb")
+    def _dynamodb(self) -> CheckedTable:
+        return CheckedTable(self._aws, self.table_name)
+
+    def require(self) -> None:
+        """Raise NotDeployedError unless the table exists (one cheap read)."""
+        self._get("composition#-", "override")
 
     def _get(self, pk: str, sk: str) -> dict[str, Any]:
         found = self._dynamodb.get_item(
@@ -185,6 +192,27 @@ class Store:
                 )
             )
         return entries
+
+
+class CheckedTable:
+    """The DynamoDB client, with a missing table reported as NotDeployedError."""
+
+    def __init__(self, aws: Aws, table_name: str) -> None:
+        self._aws = aws
+        self._table_name = table_name
+
+    def __getattr__(self, operation: str) -> Any:
+        call = getattr(self._aws.client("dynamodb"), operation)
+
+        def checked(**kwargs: Any) -> Any:
+            try:
+                return call(**kwargs)
+            except ClientError as exc:
+                if is_missing_resource(exc):
+                    raise table_missing(self._aws, self._table_name) from exc
+                raise
+
+        return checked
 
 
 def _plain(value: dict[str, Any]) -> Any:

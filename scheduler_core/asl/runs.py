@@ -1,0 +1,365 @@
+"""States that make a run of a composition exactly-once and self-recording.
+
+Every start or stop, whoever asks (CLI, Slack, webhook, schedule, window bracket,
+auto-stop, re-stop), runs through the same states before it touches a resource:
+
+1. **Take the lease** (``pk=composition#<name>, sk=lease``) with a conditional write:
+   free, or already ours (a caller took it for this execution before starting it),
+   or a caller's reservation that was never used (``pending_until`` passed). If
+   another execution holds it, ask Step Functions whether that one still runs: a
+   finished (or timed out, or aborted) holder is taken over, a running one means
+   this run does nothing and says so in the audit log.
+2. **Audit** the run: who, what, via what; the entry is keyed by the execution, so a
+   retried state writes it once.
+3. **Auto-stop** (start with a duration): create the one-time stop schedule and
+   remember its time. Stop: remove any pending auto-stop.
+
+The lease is released when the run ends, successful or failed. A run that ends
+without reaching that state (timeout, abort) leaves a lease whose execution is no
+longer running: the next taker sees that and takes it over, so it is never stuck.
+
+Any failure in these steps ends the run before a resource is touched, recorded as
+failed: either nothing happened, or everything about the run is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from scheduler_core.asl import tracking
+from scheduler_core.asl.fragments import States
+from scheduler_core.asl.naming import StateNamer
+from scheduler_core.resources import Action
+from scheduler_core.schedules import AUTO_STOP, DESCRIPTION_PREFIX, group_name
+
+LEASE = "lease"
+CONDITION_FAILED = "DynamoDB.ConditionalCheckFailedException"
+AUTO_STOP_INPUT = json.dumps({"trigger": "auto-stop"})  # what the auto-stop schedule sends
+
+
+def _catch_failure(record_failed: str) -> list[dict[str, Any]]:
+    return [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": record_failed}]
+
+
+def _dynamodb(action: str, parameters: dict[str, Any], next_state: str) -> dict[str, Any]:
+    return {
+        "Type": "Task",
+        "Resource": tracking.DYNAMODB.format(action),
+        "Parameters": parameters,
+        "ResultPath": None,
+        "Retry": tracking.RETRY_THROTTLING,
+        "Next": next_state,
+    }
+
+
+def lease_states(
+    *,
+    table: str,
+    composition: str,
+    action: Action,
+    namer: StateNamer,
+    then: str,
+) -> tuple[str, States]:
+    """Take the composition's lease, or find out why not; ``then`` runs once it is ours."""
+    verb = action.value
+    take = namer.claim(f"Take the lease of {{}} for this {verb}", composition)
+    read = namer.claim("Who holds the lease of {}?", composition)
+    route = namer.claim("Is the lease of {} free, reserved or held?", composition)
+    describe = namer.claim("Is the holder of the lease of {} running?", composition)
+    running = namer.claim("Does the holder of the lease of {} still run?", composition)
+    take_over = namer.claim("Take over the lease of {} from a finished run", composition)
+    busy = namer.claim(f"Audit {verb} of {{}} left alone: a run is in progress", composition)
+    left_alone = namer.claim(f"{verb.capitalize()} of {{}} left alone", composition)
+    no_lease = namer.claim("Could not take the lease of {}", composition)
+    lease_key = tracking.key(composition, LEASE)
+    names = {
+        "#execution": "execution",
+        "#action": "action",
+        "#since": "since",
+        "#pending_until": "pending_until",
+    }
+    mine = {
+        ":me": {"S.$": "$$.Execution.Id"},
+        ":action": {"S": verb},
+        ":now": {"S.$": "$$.State.EnteredTime"},
+    }
+    set_mine = "SET #execution = :me, #action = :action, #since = :now REMOVE #pending_until"
+    take_state = _dynamodb(
+        "updateItem",
+        {
+            "TableName": table,
+            "Key": lease_key,
+            "UpdateExpression": set_mine,
+            # Free; or reserved for this very execution by its caller; or a caller's
+            # reservation that was never used. Timestamps are ISO 8601 UTC strings,
+            # which compare in time order.
+            "ConditionExpression": (
+                "attribute_not_exists(#execution) OR #execution = :me OR #pending_until < :now"
+            ),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": mine,
+        },
+        then,
+    )
+    take_state["Catch"] = [
+        {"ErrorEquals": [CONDITION_FAILED], "ResultPath": None, "Next": read},
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": no_lease},
+    ]
+    take_over_state = _dynamodb(
+        "updateItem",
+        {
+            "TableName": table,
+            "Key": lease_key,
+            "UpdateExpression": set_mine,
+            "ConditionExpression": "#execution = :holder",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": {
+                **mine,
+                ":holder": {"S.$": "$.holder.execution[0]"},
+            },
+        },
+        then,
+    )
+    take_over_state["Catch"] = [
+        # Someone else changed the lease meanwhile: look again.
+        {"ErrorEquals": [CONDITION_FAILED], "ResultPath": None, "Next": take},
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": no_lease},
+    ]
+    busy_item: dict[str, Any] = {
+        "pk": {"S": f"audit#{composition}"},
+        "sk": {"S.$": "States.Format('{}#{}', $$.State.EnteredTime, $$.Execution.Name)"},
+        "at": {"S.$": "$$.State.EnteredTime"},
+        "who": {"S.$": "$.who"},
+        "what": {"S": f"skipped {verb}"},
+        "via": {"S.$": "$.via"},
+        "detail": {
+            "S.$": (
+                "States.Format('a {} is in progress (execution {})', "
+                "$.holder.action[0], $.holder.execution[0])"
+            )
+        },
+        "execution": {"S.$": "$$.Execution.Id"},
+    }
+    states: States = {
+        take: take_state,
+        read: {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:dynamodb:query",
+            "Parameters": {
+                "TableName": table,
+                "ConsistentRead": True,
+                "KeyConditionExpression": "pk = :pk AND sk = :sk",
+                "ExpressionAttributeValues": {":pk": lease_key["pk"], ":sk": lease_key["sk"]},
+            },
+            # Query (unlike GetItem) always returns Items: a lease released meanwhile is [].
+            "ResultSelector": {
+                "execution.$": "$.Items[*].execution.S",
+                "action.$": "$.Items[*].action.S",
+                "pending.$": "$.Items[*].pending_until.S",
+            },
+            "ResultPath": "$.holder",
+            "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 3}],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": no_lease}],
+            "Next": route,
+        },
+        route: {
+            "Type": "Choice",
+            "Choices": [
+                # Released since the write failed: try again.
+                {"Variable": "$.holder.execution[0]", "IsPresent": False, "Next": take},
+                # Reserved by a caller that is about to start its execution.
+                {"Variable": "$.holder.pending[0]", "IsPresent": True, "Next": busy},
+            ],
+            "Default": describe,
+        },
+        describe: {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:sfn:describeExecution",
+            "Parameters": {"ExecutionArn.$": "$.holder.execution[0]"},
+            "ResultSelector": {"status.$": "$.Status"},
+            "ResultPath": "$.holder_status",
+            "Retry": [
+                {"ErrorEquals": ["Sfn.SfnException"], "IntervalSeconds": 1, "MaxAttempts": 3}
+            ],
+            "Catch": [
+                {
+                    "ErrorEquals": ["Sfn.ExecutionDoesNotExistException"],
+                    "ResultPath": None,
+                    "Next": take_over,
+                },
+                # Cannot tell: do not run over someone else's run.
+                {"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": busy},
+            ],
+            "Next": running,
+        },
+        running: {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.holder_status.status", "StringEquals": "RUNNING", "Next": busy}
+            ],
+            "Default": take_over,
+        },
+        take_over: take_over_state,
+        busy: {
+            **_dynamodb("putItem", {"TableName": table, "Item": busy_item}, left_alone),
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": left_alone}],
+        },
+        left_alone: {"Type": "Succeed"},
+        no_lease: {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"},
+    }
+    return take, states
+
+
+def release_state(*, table: str, composition: str, next_state: str) -> dict[str, Any]:
+    """Give the lease back, if it is still ours; never fails the run."""
+    task = _dynamodb(
+        "deleteItem",
+        {
+            "TableName": table,
+            "Key": tracking.key(composition, LEASE),
+            "ConditionExpression": "#execution = :me",
+            "ExpressionAttributeNames": {"#execution": "execution"},
+            "ExpressionAttributeValues": {":me": {"S.$": "$$.Execution.Id"}},
+        },
+        next_state,
+    )
+    # A lease that is no longer ours, or a failed delete, is recovered by the next taker.
+    task["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": next_state}]
+    return task
+
+
+def audit_states(
+    *, table: str, composition: str, action: Action, namer: StateNamer, then: str, failed: str
+) -> tuple[str, States]:
+    """One audit entry per run; requests carry its expiry (ASL has no date arithmetic)."""
+    choose = namer.claim("Does the audit entry of this {} expire?", composition)
+    with_ttl = namer.claim(f"Audit requested {action.value} of {{}}", composition)
+    without = namer.claim(f"Audit {action.value} of {{}}", composition)
+
+    def put(expires: bool) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "pk": {"S": f"audit#{composition}"},
+            "sk": {"S.$": "States.Format('{}#{}', $$.State.EnteredTime, $$.Execution.Name)"},
+            "at": {"S.$": "$$.State.EnteredTime"},
+            "who": {"S.$": "$.who"},
+            "what": {"S": action.value},
+            "via": {"S.$": "$.via"},
+            "detail": {"S.$": "$.detail"},
+            "execution": {"S.$": "$$.Execution.Id"},
+        }
+        if expires:
+            item["expires_at"] = {"N.$": "$.audit_expires_at"}
+        task = _dynamodb("putItem", {"TableName": table, "Item": item}, then)
+        task["Catch"] = _catch_failure(failed)
+        return task
+
+    return choose, {
+        choose: {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.audit_expires_at", "IsPresent": True, "Next": with_ttl}],
+            "Default": without,
+        },
+        with_ttl: put(True),
+        without: put(False),
+    }
+
+
+def auto_stop_states(
+    *, table: str, composition: str, action: Action, namer: StateNamer, then: str, failed: str
+) -> tuple[str, States]:
+    """Start: create the one-time auto-stop if asked for. Stop: remove a pending one."""
+    override = tracking.key(composition, "override")
+    group = group_name(composition)
+    if action is Action.STOP:
+        remove = namer.claim("Remove the pending auto-stop of {}", composition)
+        forget = namer.claim("Forget the auto-stop time of {}", composition)
+        delete = {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:scheduler:deleteSchedule",
+            "Parameters": {"GroupName": group, "Name": AUTO_STOP},
+            "ResultPath": None,
+            "Retry": [
+                {
+                    "ErrorEquals": ["Scheduler.ThrottlingException"],
+                    "MaxAttempts": 5,
+                    "BackoffRate": 2.0,
+                }
+            ],
+            "Catch": [
+                {
+                    "ErrorEquals": ["Scheduler.ResourceNotFoundException"],
+                    "ResultPath": None,
+                    "Next": forget,
+                },
+                *_catch_failure(failed),
+            ],
+            "Next": forget,
+        }
+        forget_state = _dynamodb(
+            "updateItem",
+            {"TableName": table, "Key": override, "UpdateExpression": "REMOVE auto_stop_at"},
+            then,
+        )
+        forget_state["Catch"] = _catch_failure(failed)
+        return remove, {remove: delete, forget: forget_state}
+
+    wanted = namer.claim("Is an auto-stop of {} asked for?", composition)
+    create = namer.claim("Schedule the auto-stop of {}", composition)
+    move = namer.claim("Move the existing auto-stop of {}", composition)
+    remember = namer.claim("Remember the auto-stop time of {}", composition)
+    schedule = {
+        "GroupName": group,
+        "Name": AUTO_STOP,
+        "ScheduleExpression.$": "$.auto_stop.expression",
+        "ScheduleExpressionTimezone": "UTC",
+        "FlexibleTimeWindow": {"Mode": "OFF"},
+        "ActionAfterCompletion": "DELETE",
+        "State": "ENABLED",
+        "Description": f"{DESCRIPTION_PREFIX} auto-stop of {composition}",
+        # The caller knows the stop machine's ARN and the scheduler role.
+        "Target.$": "$.auto_stop.target",
+    }
+    retry = [
+        {"ErrorEquals": ["Scheduler.ThrottlingException"], "MaxAttempts": 5, "BackoffRate": 2.0}
+    ]
+    remember_state = _dynamodb(
+        "updateItem",
+        {
+            "TableName": table,
+            "Key": override,
+            "UpdateExpression": "SET auto_stop_at = :at",
+            "ExpressionAttributeValues": {":at": {"S.$": "$.auto_stop.at"}},
+        },
+        then,
+    )
+    remember_state["Catch"] = _catch_failure(failed)
+    return wanted, {
+        wanted: {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.auto_stop.expression", "IsPresent": True, "Next": create}],
+            "Default": then,
+        },
+        create: {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:scheduler:createSchedule",
+            "Parameters": schedule,
+            "ResultPath": None,
+            "Retry": retry,
+            "Catch": [
+                {"ErrorEquals": ["Scheduler.ConflictException"], "ResultPath": None, "Next": move},
+                *_catch_failure(failed),
+            ],
+            "Next": remember,
+        },
+        move: {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:scheduler:updateSchedule",
+            "Parameters": schedule,
+            "ResultPath": None,
+            "Retry": retry,
+            "Catch": _catch_failure(failed),
+            "Next": remember,
+        },
+        remember: remember_state,
+    }
