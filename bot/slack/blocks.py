@@ -446,13 +446,20 @@ def confirmation_blocks(
     return [*blocks, _actions("env_confirmation", confirm, cancel)]
 
 
-def progress_blocks(*, user_id: str, composition: str, action: str) -> list[Block]:
-    """``<@U1> is starting *staging*…`` while the execution runs."""
+def progress_blocks(
+    *, user_id: str, composition: str, action: str, joined: bool = False
+) -> list[Block]:
+    """``<@U1> is starting *staging*…`` while the execution runs.
+
+    ``joined``: the user asked while a run of the same action was already going (not
+    started by them): ``*staging* is already starting (<@U1> asked too)…``.
+    """
     doing, _ = _forms(action)
-    return [
-        _section(f"🔄 {_mention(user_id)} is {escape(doing)} {_bold(composition)}{ELLIPSIS}"),
-        _context("This message is updated when the run ends."),
-    ]
+    if joined:
+        text = f"🔄 {_bold(composition)} is already {escape(doing)} ({_mention(user_id)} asked too)"
+    else:
+        text = f"🔄 {_mention(user_id)} is {escape(doing)} {_bold(composition)}"
+    return [_section(text + ELLIPSIS), _context("This message is updated when the run ends.")]
 
 
 def result_blocks(

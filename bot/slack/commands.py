@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.slack import blocks
+from bot.slack.access import Decision
 from bot.slack.grammar import Command, Verb, help_text
 from bot.slack.services import Services, actor, next_run
 from bot.slack.warnings import confirmation_warnings
@@ -36,6 +38,39 @@ def reply(request: Request, text: str, blocks_: list[dict[str, Any]] | None = No
     request.respond(text=text, blocks=blocks_, response_type="ephemeral", replace_original=False)
 
 
+def refuse(
+    services: Services,
+    request: Request,
+    *,
+    composition: str,
+    action: str,
+    why: str,
+    text: str,
+    replace_original: bool = False,
+) -> None:
+    """Audit a refusal like an action (who, what, when, via) and tell the user ``text``.
+
+    Every path that declines to act goes through here, so none can forget the audit.
+    ``replace_original`` swaps the clicked message (a confirmation) for ``text``.
+    """
+    services.runtime.store.audit(
+        composition,
+        who=actor(request.user_id, request.user_name).who,
+        what=f"refused {action}",
+        via="slack",
+        detail=why,
+        now=request.now,
+    )
+    if replace_original:
+        request.respond(text=text, replace_original=True)
+    else:
+        reply(request, text)
+
+
+def not_allowed(composition: Composition, decision: Decision) -> str:
+    return f"You may not operate *{composition.name}* here: {decision.reason}."
+
+
 def run(services: Services, command: Command, request: Request) -> None:
     composition = services.config.get(command.composition) if command.composition else None
     if composition is not None and command.verb in GUARDED:
@@ -46,15 +81,14 @@ def run(services: Services, command: Command, request: Request) -> None:
             client=request.client,
         )
         if not decision.allowed:
-            services.runtime.store.audit(
-                composition.name,
-                who=actor(request.user_id, request.user_name).who,
-                what=f"refused {command.verb}",
-                via="slack",
-                detail=decision.reason,
-                now=request.now,
+            refuse(
+                services,
+                request,
+                composition=composition.name,
+                action=str(command.verb),
+                why=decision.reason,
+                text=not_allowed(composition, decision),
             )
-            reply(request, f"You may not operate *{composition.name}* here: {decision.reason}.")
             return
     HANDLERS[command.verb](services, command, composition, request)
 
@@ -103,7 +137,8 @@ def confirmation_value(
     """What the Confirm button carries: enough to act, and the state it was shown in."""
     value: dict[str, Any] = {"c": composition, "a": action, "s": seen}
     if duration is not None:
-        value["d"] = int(duration.total_seconds())
+        # Whole seconds, rounded up: "until" a minute away must not become 0 (no duration).
+        value["d"] = math.ceil(duration.total_seconds())
     return json.dumps(value, separators=(",", ":"))
 
 

@@ -27,6 +27,7 @@ import yaml
 
 from bot import notifier
 from bot.settings import BotSettings
+from bot.slack_handler import verified
 from infra.emulator.server import Emulator
 from infra.serve import LocalContext, LocalServer, local_slack_handler
 from infra.slack.mock_api import MockSlackApi
@@ -94,7 +95,8 @@ class Slack:
     _ids: Iterator[int] = field(default_factory=count)
 
     def __post_init__(self) -> None:
-        self.handler = local_slack_handler(self.settings, inline=True)
+        # The Lambda entry point's own wrapper: the signature is checked before Bolt parses.
+        self.handler = verified(local_slack_handler(self.settings, inline=True), self.settings)
 
     # requests
 

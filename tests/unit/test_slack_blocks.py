@@ -555,6 +555,14 @@ def test_progress_names_the_user_and_the_composition() -> None:
     )
 
 
+def test_progress_of_a_joined_run_says_it_was_already_going() -> None:
+    blocks = progress_blocks(user_id="U1", composition="staging", action="start", joined=True)
+    validate(blocks)
+    assert texts(blocks)[0] == "🔄 *staging* is already starting (<@U1> asked too)…"
+    joined_stop = progress_blocks(user_id="<!here>", composition="qa", action="stop", joined=True)
+    assert texts(joined_stop)[0] == "🔄 *qa* is already stopping (&lt;!here&gt; asked too)…"
+
+
 def test_progress_does_not_trust_a_malformed_user_id() -> None:
     blocks = progress_blocks(user_id="!channel>", composition="qa", action="stop")
     validate(blocks)
