@@ -17,6 +17,7 @@ import yaml
 from infra.emulator.server import Emulator, free_port
 from scheduler_core.cli.main import main
 from tests.functional import moto_resources
+from tests.functional.helpers import state_machine_names
 
 
 def _config(path: Path, name: str, items: list[dict]) -> str:
@@ -66,7 +67,7 @@ def test_status_json_matches_the_contract(
                 "type": "rds_instance",
                 "id": f"absent-{unique}",
                 "state": "missing",
-                "detail": "not found",
+                "detail": f"DB instance absent-{unique} not found",
             },
         ],
     }
@@ -104,7 +105,7 @@ def test_unknown_composition_exits_2_listing_known_names(
     )
 
 
-def test_aws_error_exits_1_with_the_service_message(
+def test_missing_role_exits_1_naming_it_and_changes_nothing(
     aws_env: Emulator,
     unique: str,
     tmp_path: Path,
@@ -119,8 +120,10 @@ def test_aws_error_exits_1_with_the_service_message(
     assert main(["start", f"c-{unique}", "-c", config]) == 1
 
     err = capsys.readouterr().err
-    assert err.startswith("envctl: AWS refused CreateStateMachine: ")
+    assert err.startswith("envctl: the role not-an-arn does not exist (account 123456789012); ")
+    assert "ENVCTL_STATE_MACHINE_ROLE_ARN" in err
     assert "Traceback" not in err and err.count("\n") == 1
+    assert f"envctl-c-{unique}-start" not in state_machine_names(aws_env.client("stepfunctions"))
 
 
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:

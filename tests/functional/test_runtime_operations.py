@@ -65,6 +65,8 @@ def test_start_for_creates_a_one_time_auto_stop_that_deletes_itself(
     started = Runtime(aws, Settings()).start(
         target, actor=ALICE, duration=timedelta(hours=2), now=NOW
     )
+    # The run itself creates its auto-stop and audit entry, before any resource step.
+    assert follow(aws, started.execution_arn, poll_seconds=0.1, timeout_seconds=60).succeeded
 
     assert started.auto_stop_at == datetime(2026, 11, 27, 12, 1, tzinfo=UTC)
     auto_stop = aws_env.client("scheduler").get_schedule(
@@ -92,10 +94,12 @@ def test_auto_stop_after_applies_when_no_duration_is_given(
 def test_extend_moves_the_pending_auto_stop(aws_env: Emulator, aws: Aws, unique: str) -> None:
     target, _ = scheduled(aws_env, unique)
     runtime = Runtime(aws, Settings())
-    runtime.start(target, actor=ALICE, duration=timedelta(hours=1), now=NOW)
+    started = runtime.start(target, actor=ALICE, duration=timedelta(hours=1), now=NOW)
+    follow(aws, started.execution_arn, poll_seconds=0.1, timeout_seconds=60)
 
+    # The run audits at its own (real) time; the extend comes after it.
     moved = runtime.extend(
-        target, timedelta(minutes=30), actor=ALICE, now=NOW + timedelta(minutes=1)
+        target, timedelta(minutes=30), actor=ALICE, now=datetime.now(UTC) + timedelta(seconds=1)
     )
 
     assert moved == datetime(2026, 11, 27, 11, 31, tzinfo=UTC)
@@ -112,9 +116,13 @@ def test_stop_removes_the_pending_auto_stop(aws_env: Emulator, aws: Aws, unique:
     started = runtime.start(target, actor=ALICE, duration=timedelta(hours=1), now=NOW)
     follow(aws, started.execution_arn, poll_seconds=0.1, timeout_seconds=60)
 
-    runtime.stop(target, actor=ALICE, now=NOW)
+    assert runtime.pending_auto_stop(target) is not None
+
+    stopped = runtime.stop(target, actor=ALICE, now=NOW)
+    follow(aws, stopped.execution_arn, poll_seconds=0.1, timeout_seconds=60)
 
     assert runtime.pending_auto_stop(target) is None
+    assert runtime.store.overrides(target.name).auto_stop_at is None
 
 
 def test_pause_and_resume_disable_and_enable_both_schedules(
