@@ -14,7 +14,7 @@ import os
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import count
@@ -24,10 +24,15 @@ from uuid import uuid4
 
 import pytest
 import yaml
+from slack_bolt.adapter.aws_lambda import SlackRequestHandler
+from slack_bolt.request import BoltRequest
 
 from bot import notifier
 from bot.settings import BotSettings
-from bot.slack_handler import verified
+from bot.slack.app import build_app
+from bot.slack.commands import confirmation_value
+from bot.slack.services import Services
+from bot.slack_handler import VerifiedHandler, verified
 from infra.emulator.server import Emulator
 from infra.serve import LocalContext, LocalServer, local_slack_handler
 from infra.slack.mock_api import MockSlackApi
@@ -38,12 +43,16 @@ from infra.slack.signing import (
     api_gateway_event,
     block_actions_body,
     retry_headers,
+    signature,
     signed_headers,
     slash_command_body,
 )
 from scheduler_core.aws import Aws
 from scheduler_core.cli.main import main as envctl
+from scheduler_core.exceptions import ConflictError, NotDeployedError
+from scheduler_core.resources import Action
 from scheduler_core.runtime import follow
+from scheduler_core.runtime.operations import Run, Runtime
 from tests.functional import moto_resources
 
 SECRET = "test-secret"
@@ -1001,3 +1010,500 @@ def test_http_bad_signature_gets_401_and_nothing_is_done(slack: Slack, server: L
 
     assert status == 401
     assert slack.mock.calls() == []
+
+
+# --- verification before parsing -----------------------------------------------------
+
+
+@pytest.fixture
+def parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The raw bodies slack-bolt built a request from (BoltRequest parses on creation)."""
+    bodies: list[str] = []
+    original = BoltRequest.__init__
+
+    def counting(self: BoltRequest, *args: Any, **kwargs: Any) -> None:
+        bodies.append(str(kwargs.get("body")))
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(BoltRequest, "__init__", counting)
+    return bodies
+
+
+def unsigned(slack: Slack, body: str, headers: dict[str, str]) -> dict[str, Any]:
+    """``body`` with exactly ``headers``, to the Lambda handler as API Gateway would."""
+    return slack.handler.handle(api_gateway_event(body, headers), LocalContext())
+
+
+UNSIGNED_BODIES = [
+    "payload=%7Bx",
+    "{x",
+    "[" * 50_000 + "]" * 50_000,
+    "payload=" + "%5B" * 50_000,
+    "",
+]
+
+
+@pytest.mark.parametrize("body", UNSIGNED_BODIES, ids=["payload", "json", "deep", "form", "empty"])
+def test_unsigned_garbage_is_401_before_anything_parses_it(
+    slack: Slack, parsed: list[str], body: str
+) -> None:
+    response = unsigned(slack, body, {"Content-Type": "application/x-www-form-urlencoded"})
+
+    assert response["statusCode"] == 401
+    assert response["body"] == ""
+    assert parsed == []
+    assert slack.mock.calls() == []
+
+
+@pytest.mark.parametrize(
+    "timestamp", ["abc", "", " 1", "1_700_000_000", "١٧٠٠٠٠٠٠٠٠", "9" * 5000, "-5"]
+)
+def test_a_timestamp_that_is_not_plain_digits_is_401(
+    slack: Slack, parsed: list[str], timestamp: str
+) -> None:
+    body = slash_command_body(text="list", response_url=slack.mock.response_url("ts"))
+    headers = signed_headers(body, SECRET)
+    headers["X-Slack-Signature"] = signature(body, SECRET, timestamp=timestamp)  # type: ignore[arg-type]
+    headers["X-Slack-Request-Timestamp"] = timestamp
+
+    response = unsigned(slack, body, headers)
+
+    assert response["statusCode"] == 401
+    assert parsed == []
+    assert slack.mock.calls() == []
+
+
+@pytest.mark.parametrize(
+    "value", ["", "v0=", "v1=" + "0" * 64, "v0=" + "é" * 64, "v0=" + "A" * 64, "sha256=x"]
+)
+def test_a_malformed_signature_is_401(slack: Slack, parsed: list[str], value: str) -> None:
+    body = slash_command_body(text="list", response_url=slack.mock.response_url("sig"))
+    headers = {**signed_headers(body, SECRET), "X-Slack-Signature": value}
+
+    response = unsigned(slack, body, headers)
+
+    assert response["statusCode"] == 401
+    assert parsed == []
+
+
+def test_a_valid_signature_on_a_different_body_is_401(slack: Slack, parsed: list[str]) -> None:
+    body = slash_command_body(text="list", response_url=slack.mock.response_url("other"))
+    headers = signed_headers(body, SECRET)
+
+    response = unsigned(slack, body.replace("list", "help"), headers)
+
+    assert response["statusCode"] == 401
+    assert parsed == []
+
+
+def test_a_signed_body_slack_bolt_cannot_read_is_400_not_500(
+    slack: Slack, parsed: list[str]
+) -> None:
+    response = slack.deliver("payload=%7Bx")
+
+    assert response["statusCode"] == 400
+    assert parsed == ["payload=%7Bx"]
+    assert slack.mock.calls() == []
+
+
+def test_a_base64_encoded_signed_body_is_verified_decoded(slack: Slack) -> None:
+    body = slash_command_body(text="list", response_url=slack.mock.response_url("b64"))
+    event = api_gateway_event(body, signed_headers(body, SECRET), base64_encoded=True)
+
+    response = slack.handler.handle(event, LocalContext())
+
+    assert response["statusCode"] == 200
+    assert "Compositions (6)" in block_texts(last_reply(slack.mock))
+
+
+def test_a_base64_flag_on_a_body_that_is_not_base64_is_401(slack: Slack, parsed: list[str]) -> None:
+    body = slash_command_body(text="list", response_url=slack.mock.response_url("b64"))
+    event = api_gateway_event(body, signed_headers(body, SECRET))
+    event["isBase64Encoded"] = True
+
+    response = slack.handler.handle(event, LocalContext())
+
+    assert response["statusCode"] == 401
+    assert parsed == []
+
+
+def test_a_signed_request_from_outside_with_bolts_lazy_headers_is_401(
+    slack: Slack, parsed: list[str]
+) -> None:
+    body = slash_command_body(
+        text=f"status {slack.names.app}", response_url=slack.mock.response_url("lazy")
+    )
+    headers = {
+        **signed_headers(body, SECRET),
+        "X-Slack-Bolt-Lazy-Only": "1",
+        "X-Slack-Bolt-Lazy-Function-Name": "lazy__run_command",
+    }
+
+    response = unsigned(slack, body, headers)
+
+    assert response["statusCode"] == 401
+    assert parsed == []
+    assert slack.mock.calls() == []
+
+
+@dataclass
+class CapturingLambda:
+    """Stands in for boto3's Lambda client: keeps what Bolt's lazy runner invokes."""
+
+    invocations: list[dict[str, Any]] = field(default_factory=list)
+
+    def invoke(self, **request: Any) -> dict[str, Any]:
+        self.invocations.append(request)
+        return {"StatusCode": 202}
+
+
+def lambda_handler(slack: Slack) -> tuple[VerifiedHandler, CapturingLambda]:
+    """The handler exactly as Lambda runs it: lazy listeners re-invoke the function."""
+    inner = SlackRequestHandler(build_app(slack.settings))
+    captured = CapturingLambda()
+    inner.app.listener_runner.lazy_listener_runner.lambda_client = captured  # type: ignore[attr-defined]
+    return verified(inner, slack.settings), captured
+
+
+def test_lazy_self_invocation_is_verified_and_runs_the_listener(slack: Slack) -> None:
+    handler, captured = lambda_handler(slack)
+    body = slash_command_body(text="list", response_url=slack.mock.response_url("lazy"))
+
+    ack = handler.handle(api_gateway_event(body, signed_headers(body, SECRET)), LocalContext())
+    assert ack["statusCode"] == 200
+    assert replies(slack.mock) == []  # the work waits for the self-invocation
+    [invocation] = captured.invocations
+    assert invocation["InvocationType"] == "Event"
+
+    lazy = handler.handle(json.loads(invocation["Payload"]), LocalContext())
+
+    assert lazy["statusCode"] == 200
+    assert "Compositions (6)" in block_texts(last_reply(slack.mock))
+    assert captured.invocations == [invocation]  # a lazy run starts no further one
+
+
+def test_a_lazy_invocation_with_a_changed_body_is_401(slack: Slack) -> None:
+    handler, captured = lambda_handler(slack)
+    body = slash_command_body(text="list", response_url=slack.mock.response_url("lazy"))
+    handler.handle(api_gateway_event(body, signed_headers(body, SECRET)), LocalContext())
+    event = json.loads(captured.invocations[0]["Payload"])
+    event["body"] = event["body"].replace("text=list", f"text=stop+{slack.names.app}")
+
+    response = handler.handle(event, LocalContext())
+
+    assert response["statusCode"] == 401
+    assert slack.mock.calls() == []
+    assert audit_whats(slack.em, slack.names.app) == []
+
+
+# --- refusals are audited ------------------------------------------------------------
+
+
+def refusals(slack: Slack, composition: str) -> list[tuple[str, str, str, str]]:
+    return [
+        (entry["what"], entry["who"], entry["via"], entry["detail"])
+        for entry in audit_whats(slack.em, composition)
+        if entry["what"].startswith("refused ")
+    ]
+
+
+def test_denied_confirm_click_is_audited(slack: Slack) -> None:
+    value = buttons(slack.confirmation(f"start {slack.names.users}", user_id="U2"))["env_confirm"][
+        "value"
+    ]
+    slack.mock.clear()
+
+    slack.click("env_confirm", value, user_id="U1")
+
+    assert replies(slack.mock) == [
+        {
+            "text": f"You may not operate *{slack.names.users}* here: only <@U2> may operate it.",
+            "replace_original": True,
+        }
+    ]
+    assert refusals(slack, slack.names.users) == [
+        ("refused start", "alice (U1)", "slack", "only <@U2> may operate it")
+    ]
+    assert executions(slack.em, slack.names.users, "start") == []
+
+
+def test_confirm_click_from_another_channel_is_refused_and_audited(slack: Slack) -> None:
+    value = buttons(slack.confirmation(f"stop {slack.names.channel}", channel_id="C9"))[
+        "env_confirm"
+    ]["value"]
+    slack.mock.clear()
+
+    slack.click("env_confirm", value, channel_id="C1")
+
+    assert "it can only be operated from <#C9>" in last_reply(slack.mock)["text"]
+    assert refusals(slack, slack.names.channel) == [
+        ("refused stop", "alice (U1)", "slack", "it can only be operated from <#C9>")
+    ]
+    assert executions(slack.em, slack.names.channel, "stop") == []
+
+
+def test_denied_app_home_start_is_answered_in_the_dm_and_audited(slack: Slack) -> None:
+    slack.click("home_start", slack.names.users, user_id="U1")
+
+    [posted] = slack.mock.calls("chat.postMessage")
+    assert posted.body["channel"] == "D1"
+    assert posted.body["text"] == (
+        f"You may not operate *{slack.names.users}* here: only <@U2> may operate it."
+    )
+    assert "env_confirm" not in buttons(posted.body)
+    assert refusals(slack, slack.names.users) == [
+        ("refused start", "alice (U1)", "slack", "only <@U2> may operate it")
+    ]
+
+
+def test_denied_extend_click_is_audited_and_moves_nothing(slack: Slack) -> None:
+    value = confirmation_value(slack.names.users, "stop", duration=None, seen="running")
+
+    slack.click("env_extend", value, user_id="U1")
+
+    assert last_reply(slack.mock)["text"] == (
+        f"You may not operate *{slack.names.users}* here: only <@U2> may operate it."
+    )
+    assert refusals(slack, slack.names.users) == [
+        ("refused extend", "alice (U1)", "slack", "only <@U2> may operate it")
+    ]
+    assert "extend" not in [entry["what"] for entry in audit_whats(slack.em, slack.names.users)]
+
+
+def test_stale_confirm_click_is_audited(slack: Slack) -> None:
+    stale = buttons(slack.confirmation(f"start {slack.names.app}"))["env_confirm"]["value"]
+    slack.confirm(f"start {slack.names.app}")
+    slack.mock.clear()
+
+    slack.click("env_confirm", stale)
+
+    stale_why = "stale button: shown when unknown, running by the click"
+    assert refusals(slack, slack.names.app) == [("refused start", "alice (U1)", "slack", stale_why)]
+
+
+# --- tampered button values ------------------------------------------------------------
+
+NOT_OURS = (
+    "This button is not one envctl made, so nothing was done; "
+    "run the /env command again for a fresh one."
+)
+
+
+def tampered(name: str) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        ("huge", {"c": name, "a": "start", "s": "unknown", "d": 10**30}),
+        ("past", {"c": name, "a": "start", "s": "unknown", "d": -3600}),
+        ("zero", {"c": name, "a": "start", "s": "unknown", "d": 0}),
+        ("7 days and 1 s", {"c": name, "a": "start", "s": "unknown", "d": 7 * 86400 + 1}),
+        ("float", {"c": name, "a": "start", "s": "unknown", "d": 60.5}),
+        ("bool", {"c": name, "a": "start", "s": "unknown", "d": True}),
+        ("text", {"c": name, "a": "start", "s": "unknown", "d": "3600"}),
+        ("on a stop", {"c": name, "a": "stop", "s": "unknown", "d": 3600}),
+        ("action", {"c": name, "a": "delete", "s": "unknown"}),
+        ("state", {"c": name, "a": "start", "s": "<!channel>"}),
+        ("no state", {"c": name, "a": "start"}),
+        ("extra", {"c": name, "a": "start", "s": "unknown", "x": 1}),
+    ]
+
+
+@pytest.mark.parametrize("case", range(12), ids=[case for case, _ in tampered("x")])
+def test_tampered_confirm_value_is_refused_audited_and_starts_nothing(
+    slack: Slack, case: int
+) -> None:
+    why, value = tampered(slack.names.app)[case]
+
+    slack.click("env_confirm", json.dumps(value))
+
+    answer = last_reply(slack.mock)
+    assert (answer["text"], answer["response_type"]) == (NOT_OURS, "ephemeral"), why
+    [(what, who, via, detail)] = refusals(slack, slack.names.app)
+    attempted = value["a"] if value["a"] in ("start", "stop") else "click"
+    assert (what, who, via) == (f"refused {attempted}", "alice (U1)", "slack")
+    assert detail.startswith("button not made by envctl: ")
+    assert executions(slack.em, slack.names.app, "start") == []
+    assert executions(slack.em, slack.names.app, "stop") == []
+    assert slack.mock.calls("chat.postMessage") == []
+    assert table_item(slack.em, f"composition#{slack.names.app}", "override") == {}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ['{"c": "nope", "a": "start", "s": "unknown"}', "not json", "[1, 2]", '"x"', "[" * 5000],
+    ids=["unknown composition", "not json", "list", "string", "deep"],
+)
+def test_confirm_value_naming_no_composition_is_refused(slack: Slack, raw: str) -> None:
+    slack.click("env_confirm", raw)
+
+    assert last_reply(slack.mock)["text"] == NOT_OURS
+    assert slack.mock.calls("chat.postMessage") == []
+    for name in slack.names.all():
+        assert audit_whats(slack.em, name) == []
+
+
+def test_tampered_extend_value_is_refused_and_audited(slack: Slack) -> None:
+    value = confirmation_value(slack.names.app, "start", duration=None, seen="running")
+
+    slack.click("env_extend", value)
+
+    assert last_reply(slack.mock)["text"] == NOT_OURS
+    [(what, _, _, detail)] = refusals(slack, slack.names.app)
+    assert what == "refused extend"
+    assert detail == 'button not made by envctl: unexpected action "start"'
+
+
+def test_tampered_stop_value_gets_no_confirmation(slack: Slack) -> None:
+    value = json.dumps({"c": slack.names.app, "a": "stop", "s": "running", "d": 60})
+
+    slack.click("env_stop", value)
+
+    answer = last_reply(slack.mock)
+    assert answer["text"] == NOT_OURS
+    assert "env_confirm" not in buttons(answer)
+    assert [what for what, *_ in refusals(slack, slack.names.app)] == ["refused stop"]
+
+
+def test_app_home_button_for_an_unknown_composition_is_refused_in_the_dm(slack: Slack) -> None:
+    slack.click("home_stop", f"nope-{slack.names.app}")
+
+    [posted] = slack.mock.calls("chat.postMessage")
+    assert (posted.body["channel"], posted.body["text"]) == ("D1", NOT_OURS)
+
+
+# --- what the runtime answers: joined, conflict, not deployed ---------------------------
+
+
+class ScriptedRuntime(Runtime):
+    """The real runtime (store, extend, ...) but start/stop answer as told.
+
+    The Slack layer is tested against the runtime's contract (Run.joined, ConflictError,
+    NotDeployedError), whatever produces those answers.
+    """
+
+    def __init__(self, services: Services, answer: Callable[[Any, Action], Run]) -> None:
+        super().__init__(services.aws, services.settings.core)
+        self.answer = answer
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def start(self, composition: Any, **options: Any) -> Run:  # type: ignore[override]
+        self.calls.append(("start", options))
+        return self.answer(composition, Action.START)
+
+    def stop(self, composition: Any, **options: Any) -> Run:  # type: ignore[override]
+        self.calls.append(("stop", options))
+        return self.answer(composition, Action.STOP)
+
+
+def scripted(slack: Slack, answer: Callable[[Any, Action], Run]) -> ScriptedRuntime:
+    """Put a ScriptedRuntime behind the Slack handler of ``slack``."""
+    services = Services(slack.settings)
+    runtime = ScriptedRuntime(services, answer)
+    services.runtime = runtime  # type: ignore[misc]
+    slack.handler = verified(
+        local_slack_handler(slack.settings, inline=True, services=services), slack.settings
+    )
+    return runtime
+
+
+def arn_of(slack: Slack, action: str, name: str) -> str:
+    machine = f"envctl-{slack.names.app}-{action}"
+    return f"arn:aws:states:us-east-1:123456789012:execution:{machine}:{name}"
+
+
+def test_joined_run_with_a_message_points_to_it_and_posts_no_second(slack: Slack) -> None:
+    running = arn_of(slack, "start", "cli-1")
+    runtime = scripted(slack, lambda c, a: Run(execution_arn=running, action=a, joined=True))
+    runtime.store.put_message_ref(running, channel="C5", ts="1.000001", user_id="U2")
+    value = buttons(slack.confirmation(f"start {slack.names.app}"))["env_confirm"]["value"]
+    slack.mock.clear()
+
+    slack.click("env_confirm", value)
+
+    assert replies(slack.mock) == [
+        {
+            "text": f"*{slack.names.app}* is already starting; "
+            "its message in <#C5> will show the result.",
+            "replace_original": True,
+        }
+    ]
+    assert slack.mock.calls("chat.postMessage") == []
+    ref = table_item(slack.em, f"execution#{running}", "slack")
+    assert (ref["channel"]["S"], ref["user_id"]["S"]) == ("C5", "U2")
+    [(action, options)] = runtime.calls
+    assert action == "start"
+    assert options["execution_name"].startswith("slack-U1-")
+
+
+def test_joined_run_without_a_message_gets_one_that_will_show_the_result(slack: Slack) -> None:
+    running = arn_of(slack, "stop", "schedule-1")
+    scripted(slack, lambda c, a: Run(execution_arn=running, action=a, joined=True))
+    value = buttons(slack.confirmation(f"stop {slack.names.app}"))["env_confirm"]["value"]
+    slack.mock.clear()
+
+    slack.click("env_confirm", value)
+
+    assert last_reply(slack.mock)["text"] == (
+        f"*{slack.names.app}* is already stopping; the message below will show the result."
+    )
+    [posted] = slack.mock.calls("chat.postMessage")
+    assert posted.body["channel"] == "C1"
+    assert f"🔄 *{slack.names.app}* is already stopping (<@U1> asked too)…" in block_texts(
+        posted.body
+    )
+    ref = table_item(slack.em, f"execution#{running}", "slack")
+    assert (ref["channel"]["S"], ref["ts"]["S"]) == ("C1", posted.response["ts"])
+
+
+def test_conflict_names_the_running_execution_and_starts_nothing(slack: Slack) -> None:
+    busy = arn_of(slack, "stop", "cli-20261201T101500")
+
+    def conflict(composition: Any, action: Action) -> Run:
+        raise ConflictError(f"{composition.name} is still stopping", execution_arn=busy)
+
+    scripted(slack, conflict)
+    value = buttons(slack.confirmation(f"start {slack.names.app}"))["env_confirm"]["value"]
+    slack.mock.clear()
+
+    slack.click("env_confirm", value)
+
+    assert replies(slack.mock) == [
+        {
+            "text": f"⚠️ *{slack.names.app}* is stopping right now "
+            "(execution `cli-20261201T101500`), so nothing was started; "
+            f"run `/env start {slack.names.app}` again when it has finished.",
+            "replace_original": True,
+        }
+    ]
+    assert slack.mock.calls("chat.postMessage") == []
+
+
+def test_not_deployed_is_answered_with_its_sentence(slack: Slack) -> None:
+    sentence = (
+        "the envctl table envctl does not exist in us-east-1 (account 123456789012); "
+        "deploy envctl (sam deploy) first"
+    )
+
+    def missing(composition: Any, action: Action) -> Run:
+        raise NotDeployedError(sentence)
+
+    scripted(slack, missing)
+    value = buttons(slack.confirmation(f"start {slack.names.app}"))["env_confirm"]["value"]
+    slack.mock.clear()
+
+    slack.click("env_confirm", value)
+
+    answer = last_reply(slack.mock)
+    assert (answer["text"], answer["response_type"]) == (sentence, "ephemeral")
+    assert slack.mock.calls("chat.postMessage") == []
+
+
+def test_start_for_a_duration_hands_the_checked_duration_to_the_runtime(slack: Slack) -> None:
+    started = arn_of(slack, "start", "x")
+    runtime = scripted(slack, lambda c, a: Run(execution_arn=started, action=a))
+    value = buttons(slack.confirmation(f"start {slack.names.app} for 1h30m"))["env_confirm"][
+        "value"
+    ]
+
+    slack.click("env_confirm", value)
+
+    [(_, options)] = runtime.calls
+    assert options["duration"] == timedelta(minutes=90)
