@@ -1,0 +1,195 @@
+"""One run at a time per composition, whoever asks, enforced by AWS (a conditional write).
+
+Callers here are independent: each thread builds its own boto3 session and Runtime
+(as separate Lambda containers do) and talks to the emulator over HTTP; one test
+uses separate CLI processes. Executions are counted with boto3.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.emulator.server import Emulator
+from scheduler_core.aws import Aws
+from scheduler_core.config import Composition
+from scheduler_core.exceptions import ConflictError
+from scheduler_core.resources import Action
+from scheduler_core.runtime import follow
+from scheduler_core.runtime.operations import Actor, Run, Runtime
+from scheduler_core.runtime.store import Store
+from scheduler_core.settings import Settings
+from tests.functional.helpers import composition, entered_states
+
+CALLERS = 20
+SLOW = [{"type": "wait", "params": {"seconds": 3}}]
+
+
+def executions(aws: Aws, name: str, action: Action) -> list[dict[str, Any]]:
+    sfn = aws.client("stepfunctions")
+    machine = f"arn:aws:states:us-east-1:123456789012:stateMachine:envctl-{name}-{action.value}"
+    try:
+        pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=machine)
+        return [e for page in pages for e in page["executions"]]
+    except sfn.exceptions.StateMachineDoesNotExist:
+        return []
+
+
+def in_parallel(count: int, call: Callable[[int], Any]) -> list[Any]:
+    """``count`` callers released at once; each answer, or the exception it raised."""
+    barrier = threading.Barrier(count)
+
+    def one(index: int) -> Any:
+        barrier.wait()
+        try:
+            return call(index)
+        except Exception as exc:  # the outcome is what the test inspects
+            return exc
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def own_runtime() -> Runtime:
+    """A caller of its own: its own session, clients and connection pool."""
+    return Runtime(Aws(), Settings())
+
+
+def finish(aws: Aws, arn: str) -> None:
+    assert follow(aws, arn, poll_seconds=0.1, timeout_seconds=120).succeeded
+
+
+@pytest.fixture
+def target(aws_env: Emulator, unique: str) -> Composition:
+    return composition(f"r{unique}", SLOW)
+
+
+@pytest.mark.parametrize("keyed", [False, True], ids=["no-key", "same-key"])
+def test_parallel_starts_make_exactly_one_execution(
+    aws: Aws, target: Composition, keyed: bool
+) -> None:
+    def start(index: int) -> Run:
+        return own_runtime().start(
+            target,
+            actor=Actor(who=f"caller{index}", via="webhook"),
+            execution_name="webhook-same-key" if keyed else None,
+        )
+
+    runs = in_parallel(CALLERS, start)
+
+    assert all(isinstance(run, Run) for run in runs), runs
+    [execution] = executions(aws, target.name, Action.START)
+    assert {run.execution_arn for run in runs} == {execution["executionArn"]}
+    if not keyed:
+        assert sum(not run.joined for run in runs) == 1
+    finish(aws, execution["executionArn"])
+
+
+def test_starts_racing_stops_never_run_both(aws: Aws, target: Composition) -> None:
+    def either(index: int) -> Run:
+        runtime, actor = own_runtime(), Actor(who=f"caller{index}", via="cli")
+        if index % 2:
+            return runtime.stop(target, actor=actor)
+        return runtime.start(target, actor=actor)
+
+    outcomes = in_parallel(CALLERS, either)
+
+    started = executions(aws, target.name, Action.START)
+    stopped = executions(aws, target.name, Action.STOP)
+    [winner] = started + stopped
+    winning = Action.START if started else Action.STOP
+    for outcome in outcomes:
+        if isinstance(outcome, Run) and outcome.action is winning:
+            assert outcome.execution_arn == winner["executionArn"]
+        else:
+            # The opposite action is refused, naming the run in progress.
+            assert isinstance(outcome, ConflictError), outcome
+            assert outcome.execution_arn == winner["executionArn"]
+    refusals = [e for e in Store(aws, "envctl").history(target.name, limit=50)]
+    assert sum(e.what.startswith("refused") for e in refusals) == sum(
+        isinstance(o, ConflictError) for o in outcomes
+    )
+    finish(aws, winner["executionArn"])
+
+
+def test_scheduled_start_racing_a_requested_start_runs_the_resources_once(
+    aws: Aws, target: Composition
+) -> None:
+    runtime = own_runtime()
+    # The machine exists, as after apply; the schedule starts it directly, as Scheduler does.
+    first = runtime.start(target, actor=Actor(who="warm-up", via="cli"))
+    finish(aws, first.execution_arn)
+    machine = first.execution_arn.split(":execution:")[1].split(":")[0]
+    machine_arn = f"arn:aws:states:us-east-1:123456789012:stateMachine:{machine}"
+
+    def either(index: int) -> str:
+        if index == 0:
+            started = (
+                Aws()
+                .client("stepfunctions")
+                .start_execution(
+                    stateMachineArn=machine_arn,
+                    input='{"trigger": "schedule"}',
+                    name=f"sched-{index}",
+                )
+            )
+            return str(started["executionArn"])
+        return own_runtime().start(target, actor=Actor(who="ann", via="slack")).execution_arn
+
+    arns = set(in_parallel(2, either))
+
+    assert len(arns) == 2  # Scheduler always starts its own execution...
+    for arn in arns:
+        finish(aws, arn)
+    ran = [arn for arn in arns if f"Record {target.name} starting" in entered_states(aws, arn)]
+    assert len(ran) == 1  # ...but only one of them runs the resources
+    [idle] = arns - set(ran)
+    assert f"Start of {target.name} left alone" in entered_states(aws, idle)
+    skipped = [e for e in Store(aws, "envctl").history(target.name) if e.what == "skipped start"]
+    assert len(skipped) == 1 and "in progress" in skipped[0].detail
+
+
+def test_lease_of_a_run_that_was_aborted_is_taken_over(aws: Aws, target: Composition) -> None:
+    runtime = own_runtime()
+    aborted = runtime.start(target, actor=Actor(who="ann", via="cli"))
+    sfn = aws.client("stepfunctions")
+    while f"Run start of {target.name}" not in entered_states(aws, aborted.execution_arn):
+        pass
+    # Aborted runs never reach their release state: the lease still names them.
+    sfn.stop_execution(executionArn=aborted.execution_arn)
+
+    again = runtime.start(target, actor=Actor(who="bob", via="cli"))
+
+    assert not again.joined and again.execution_arn != aborted.execution_arn
+    finish(aws, again.execution_arn)
+    assert f"Record {target.name} starting" in entered_states(aws, again.execution_arn)
+
+
+def test_separate_cli_processes_start_one_execution(
+    aws_env: Emulator, aws: Aws, unique: str, tmp_path: Path
+) -> None:
+    name = f"p{unique}"
+    config = tmp_path / "compositions.yaml"
+    config.write_text(yaml.safe_dump({"compositions": {name: {"resources": SLOW}}}))
+    environment = {**os.environ, **aws_env.environment()}
+    command = [sys.executable, "-m", "scheduler_core.cli.main", "-c", str(config), "start", name]
+    processes = [
+        subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, text=True)
+        for _ in range(6)
+    ]
+    outputs = [process.communicate(timeout=120)[0] for process in processes]
+
+    assert [process.returncode for process in processes] == [0] * 6
+    [execution] = executions(aws, name, Action.START)
+    assert all(execution["executionArn"] in output for output in outputs)
+    assert sum("already starting" in output for output in outputs) == 5
+    finish(aws, execution["executionArn"])
