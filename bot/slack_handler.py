@@ -28,8 +28,10 @@ Lazy listeners on Lambda
     event Bolt was given (so the verified, normalised one) plus
     ``x-slack-bolt-lazy-only`` / ``x-slack-bolt-lazy-function-name`` headers and a
     top-level ``"method": "NONE"``. The event keeps its ``requestContext``, its body and
-    Slack's signature headers, so it is verified here like any request (Lambda hands an
-    async event over within seconds, well inside the five minutes).
+    Slack's signature headers, so it is verified here like any request. Lambda normally
+    hands an async event over within seconds; one it delays (throttling, a retry after
+    a crash) past the five minutes is refused, as Bolt's own check would refuse it:
+    better a dropped reply than a replay window without end.
 
     The lazy headers are not covered by Slack's signature: anyone replaying a signed
     request could add them. So they are accepted only on an event that also carries the
