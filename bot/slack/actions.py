@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 IN_PROGRESS = {"start": ("running", "starting"), "stop": ("stopped", "stopping")}
 DOING = {"start": "starting", "stop": "stopping"}
+DONE = {"start": "started", "stop": "stopped"}
 OPPOSITE = {"start": "stop", "stop": "start"}
 # The states envctl records (and shows): a confirmation carries the one it was shown in.
 KNOWN_STATES = frozenset(blocks.STATE_EMOJI)
@@ -217,7 +218,7 @@ def confirm(services: Services, body: dict[str, Any], request: Request) -> None:
         request.respond(
             text=(
                 f"⚠️ *{composition.name}* is {DOING[OPPOSITE[action]]} right now "
-                f"(execution `{blocks.escape(busy)}`), so nothing was {action}ed; "
+                f"(execution `{blocks.escape(busy)}`), so nothing was {DONE[action]}; "
                 f"run `/env {action} {composition.name}` again when it has finished."
             ),
             replace_original=True,
@@ -232,8 +233,8 @@ def confirm(services: Services, body: dict[str, Any], request: Request) -> None:
             replace_original=True,
         )
         return
-    # A re-delivered click gets the same execution back, a join someone else's run: if
-    # a message already reports on it, that one shows the result, no second one.
+    # A re-delivered click gets the same execution back, a join gets someone else's run:
+    # if a message already reports on it, that one shows the result, no second one.
     ref = services.runtime.store.message_ref(run.execution_arn)
     if not run.joined and ref is not None:
         # The same click delivered again (the execution is named after it).

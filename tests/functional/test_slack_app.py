@@ -1453,23 +1453,29 @@ def test_joined_run_without_a_message_gets_one_that_will_show_the_result(slack: 
     assert (ref["channel"]["S"], ref["ts"]["S"]) == ("C1", posted.response["ts"])
 
 
-def test_conflict_names_the_running_execution_and_starts_nothing(slack: Slack) -> None:
-    busy = arn_of(slack, "stop", "cli-20261201T101500")
+@pytest.mark.parametrize(
+    ("action", "busy_action", "doing", "done"),
+    [("start", "stop", "stopping", "started"), ("stop", "start", "starting", "stopped")],
+)
+def test_conflict_names_the_running_execution_and_starts_nothing(
+    slack: Slack, action: str, busy_action: str, doing: str, done: str
+) -> None:
+    busy = arn_of(slack, busy_action, "cli-20261201T101500")
 
-    def conflict(composition: Any, action: Action) -> Run:
-        raise ConflictError(f"{composition.name} is still stopping", execution_arn=busy)
+    def conflict(composition: Any, _: Action) -> Run:
+        raise ConflictError(f"{composition.name} is still {doing}", execution_arn=busy)
 
     scripted(slack, conflict)
-    value = buttons(slack.confirmation(f"start {slack.names.app}"))["env_confirm"]["value"]
+    value = buttons(slack.confirmation(f"{action} {slack.names.app}"))["env_confirm"]["value"]
     slack.mock.clear()
 
     slack.click("env_confirm", value)
 
     assert replies(slack.mock) == [
         {
-            "text": f"⚠️ *{slack.names.app}* is stopping right now "
-            "(execution `cli-20261201T101500`), so nothing was started; "
-            f"run `/env start {slack.names.app}` again when it has finished.",
+            "text": f"⚠️ *{slack.names.app}* is {doing} right now "
+            f"(execution `cli-20261201T101500`), so nothing was {done}; "
+            f"run `/env {action} {slack.names.app}` again when it has finished.",
             "replace_original": True,
         }
     ]
