@@ -6,6 +6,7 @@ only the method, path, source address and the key's *name* are added to log line
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -16,10 +17,11 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 
-from bot.webhooks.app import WebhookApi
+from bot.webhooks.app import WebhookApi, proxy_error
 from bot.webhooks.security import WebhookSettings
 from scheduler_core.aws import Aws
 from scheduler_core.config import load_config
+from scheduler_core.exceptions import ConfigError
 from scheduler_core.runtime.operations import Runtime
 from scheduler_core.settings import Settings
 
@@ -38,6 +40,7 @@ def idempotency(table_name: str, aws: Aws) -> tuple[Any, IdempotencyConfig]:
         boto3_client=aws.client("dynamodb"),
     )
     config = IdempotencyConfig(
+        # The execution name derived from the caller's key name and Idempotency-Key.
         event_key_jmespath="key",
         # The same key with another request is an error, not a silent replay.
         payload_validation_jmespath="[composition, action, body]",
@@ -74,10 +77,34 @@ def api() -> WebhookApi:
     return build_api()
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def _text(value: Any) -> str | None:
+    return value[:200] if isinstance(value, str) else None
+
+
+def handler(event: Any, context: Any) -> dict[str, Any]:
     """AWS Lambda handler for ``/webhooks/...``."""
-    identity = (event.get("requestContext") or {}).get("identity") or {}
+    fields = event if isinstance(event, Mapping) else {}
+    context_field = fields.get("requestContext")
+    identity = context_field.get("identity") if isinstance(context_field, Mapping) else None
     logger.append_keys(
-        method=event.get("httpMethod"), path=event.get("path"), source_ip=identity.get("sourceIp")
+        method=_text(fields.get("httpMethod")),
+        path=_text(fields.get("path")),
+        source_ip=_text(identity.get("sourceIp")) if isinstance(identity, Mapping) else None,
     )
-    return api().handle(event, context)
+    try:
+        webhooks = api()
+    except ConfigError as exc:
+        # Bad ENVCTL_WEBHOOK_* settings: a deployment problem, not the caller's.
+        logger.error("the webhook settings are invalid", problems=exc.problems)
+        return proxy_error(
+            503, "not_deployed", "envctl's webhook settings are invalid; see its logs"
+        )
+    try:
+        return webhooks.handle(event, context)
+    except Exception:
+        # A failure nobody foresaw: logged with its traceback, answered in the contract's
+        # shape (Lambda itself would answer an unformatted 502).
+        logger.exception("the webhook request failed unexpectedly")
+        return proxy_error(
+            502, "internal_error", "envctl could not answer this request; see its logs"
+        )

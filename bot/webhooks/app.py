@@ -1,17 +1,22 @@
 """The webhook API (DESIGN §4) with Powertools' ``APIGatewayRestResolver``.
 
-Checks run outside-in: source IP (as API Gateway saw it, never X-Forwarded-For),
-API key (constant time, several named keys for rotation), body size and JSON, then
-the route with its pydantic-validated body. Every error is ``{"error", "message"}``
-with the status code of the contract; nothing ever answers with a stack trace.
+Checks run outside-in, before the resolver (whose own validation would answer
+first): the event's shape, source IP (as API Gateway saw it, never X-Forwarded-For),
+API key (constant time, several named keys for rotation), the allowlist of the
+composition the path names, body size in bytes, and bounded JSON. Then the route with
+its pydantic-validated body. Every error is ``{"error", "message"}`` (a 409 adds the
+running ``executionArn``) with the status code of the contract; nothing ever answers
+with a stack trace, and no input may raise out of ``handle``.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -27,28 +32,54 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.webhooks.security import WebhookSettings, allowed, key_name, parse_networks
+from bot.webhooks.security import (
+    MalformedBodyError,
+    WebhookSettings,
+    allowed,
+    check_idempotency_key,
+    execution_name,
+    key_name,
+    parse_json_body,
+    parse_networks,
+)
 from scheduler_core.config import Config
+from scheduler_core.config.models import Composition
 from scheduler_core.durations import parse_duration
-from scheduler_core.exceptions import BadInputError, UnknownCompositionError
-from scheduler_core.runtime import ExecutionConflictError, read_status
-from scheduler_core.runtime.operations import Actor, Runtime
+from scheduler_core.exceptions import (
+    BadInputError,
+    ConfigError,
+    ConflictError,
+    NotDeployedError,
+    OperationFailedError,
+    UnknownCompositionError,
+)
+from scheduler_core.runtime import read_status
+from scheduler_core.runtime.operations import Actor, Run, Runtime
+from scheduler_core.text import check_plain, printable
 
 MAX_BODY_BYTES = 16 * 1024
+# Base64 grows 3 bytes to 4 characters: anything longer cannot decode to <= 16 KB.
+MAX_BASE64_CHARS = (MAX_BODY_BYTES + 2) // 3 * 4
+# Caller text echoed in a message (a path, a name, a field) is cut to this length.
+ECHO = 80
 BASE = "/webhooks"
 ROUTES = {
-    re.compile(rf"^{BASE}/compositions/[^/]+/(start|stop)$"): {"POST"},
-    re.compile(rf"^{BASE}/compositions/[^/]+$"): {"GET"},
-    re.compile(rf"^{BASE}/compositions$"): {"GET"},
-    re.compile(rf"^{BASE}/openapi\.json$"): {"GET"},
+    re.compile(rf"^{BASE}/compositions/[^/]+/(start|stop)/*$"): {"POST"},
+    re.compile(rf"^{BASE}/compositions/[^/]+/*$"): {"GET"},
+    re.compile(rf"^{BASE}/compositions/*$"): {"GET"},
+    re.compile(rf"^{BASE}/openapi\.json/*$"): {"GET"},
 }
+# The paths that name a composition; trailing slashes as the REST resolver allows them.
+NAMING = re.compile(rf"^{BASE}/compositions/(?P<name>[^/]+)(?:/(?P<action>start|stop))?/*$")
 
 
 class StartBody(BaseModel):
     """Optional body of a start: how long to keep it up, and why."""
 
     model_config = ConfigDict(extra="forbid")
-    duration: str | None = Field(default=None, description="e.g. 30m, 2h, 1h30m", examples=["2h"])
+    duration: str | None = Field(
+        default=None, description="e.g. 30m, 2h, 1h30m; at most 7d", examples=["2h"]
+    )
     reason: str | None = Field(default=None, max_length=500, examples=["ticket CHG-42"])
 
     @field_validator("duration")
@@ -58,10 +89,32 @@ class StartBody(BaseModel):
             parse_duration(value)  # raises ValueError with what is allowed
         return value
 
+    @field_validator("reason")
+    @classmethod
+    def _plain_reason(cls, value: str | None) -> str | None:
+        return _plain_reason(value)
+
 
 class StopBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str | None = Field(default=None, max_length=500)
+
+    @field_validator("reason")
+    @classmethod
+    def _plain_reason(cls, value: str | None) -> str | None:
+        return _plain_reason(value)
+
+
+def _plain_reason(value: str | None) -> str | None:
+    """A reason goes into the audit log: one plain line, or a 422."""
+    if value is None:
+        return None
+    try:
+        check_plain(value, field="reason")
+    except BadInputError as exc:
+        # pydantic turns ValueError (not BadInputError) into a validation error.
+        raise ValueError(str(exc).removeprefix("reason: ")) from None
+    return value
 
 
 class Accepted(BaseModel):
@@ -71,6 +124,11 @@ class Accepted(BaseModel):
     composition: str
     action: str
     executionArn: str  # the contract's name
+    joined: bool | None = Field(
+        default=None,
+        description="true when a run of the same action was already in progress: "
+        "nothing new was started and executionArn is that run's (absent otherwise)",
+    )
 
 
 class AcceptedWithAutoStop(Accepted):
@@ -79,41 +137,12 @@ class AcceptedWithAutoStop(Accepted):
     auto_stop_at: str = Field(description="when it stops by itself (ISO 8601, UTC)")
 
 
-class SourceRefusedError(BadInputError):
-    """The composition's own allowlist refuses the caller's address."""
-
-
-def error(status: int, code: str, message: str) -> Response:
+def error(status: int, code: str, message: str, **extra: str) -> Response:
     return Response(
         status_code=status,
         content_type="application/json",
-        body=json.dumps({"error": code, "message": message}),
+        body=json.dumps({"error": code, "message": message, **extra}),
     )
-
-
-def as_json_request(event: dict[str, Any]) -> dict[str, Any]:
-    """The event with Content-Type application/json: the body was checked to be JSON.
-
-    curl and many CI tools send JSON as application/x-www-form-urlencoded by default;
-    the resolver would then parse it as a form.
-    """
-    headers = {k: v for k, v in (event.get("headers") or {}).items() if k.lower() != "content-type"}
-    multi = {
-        k: v
-        for k, v in (event.get("multiValueHeaders") or {}).items()
-        if k.lower() != "content-type"
-    }
-    headers["Content-Type"] = "application/json"
-    multi["Content-Type"] = ["application/json"]
-    body = event.get("body")
-    # Only blanks is no body at all (the JSON check let it through as empty).
-    blank = isinstance(body, str) and not body.strip() and not event.get("isBase64Encoded")
-    return {
-        **event,
-        "headers": headers,
-        "multiValueHeaders": multi,
-        "body": None if blank else body,
-    }
 
 
 def proxy_error(status: int, code: str, message: str) -> dict[str, Any]:
@@ -124,6 +153,126 @@ def proxy_error(status: int, code: str, message: str) -> dict[str, Any]:
         "body": json.dumps({"error": code, "message": message}),
         "isBase64Encoded": False,
     }
+
+
+def echo(text: str) -> str:
+    """Caller text fit to quote in a message: escaped and cut short."""
+    shown = printable(text)
+    return shown if len(shown) <= ECHO else shown[:ECHO] + "..."
+
+
+def _strings(value: Any) -> dict[str, str]:
+    """Only the str → str pairs of a mapping (API Gateway never sends anything else)."""
+    if not isinstance(value, Mapping):
+        return {}
+    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def _headers(event: Mapping[str, Any]) -> dict[str, str]:
+    """Single-value headers, falling back to the last value of a multi-value header."""
+    found = _strings(event.get("headers"))
+    multi = event.get("multiValueHeaders")
+    if isinstance(multi, Mapping):
+        present = {k.lower() for k in found}
+        for name, values in multi.items():
+            if isinstance(name, str) and name.lower() not in present and isinstance(values, list):
+                texts = [item for item in values if isinstance(item, str)]
+                if texts:
+                    found[name] = texts[-1]
+    return found
+
+
+@dataclass(frozen=True, kw_only=True)
+class Request:
+    """What the checks read from an event, every field of the type it claims."""
+
+    path: str
+    method: str
+    headers: dict[str, str]  # keys lower-cased
+    source: str
+
+
+def clean_event(event: Mapping[str, Any], request: Request, *, body: str) -> dict[str, Any]:
+    """The event as the resolver reads it: checked types, decoded JSON body.
+
+    The body was checked to be JSON, so Content-Type says so: curl and many CI tools
+    send JSON as application/x-www-form-urlencoded, which the resolver would parse as
+    a form. Only blanks is no body at all.
+    """
+    headers = {k: v for k, v in _headers(event).items() if k.lower() != "content-type"}
+    headers["Content-Type"] = "application/json"
+    context = event.get("requestContext")
+    context = dict(context) if isinstance(context, Mapping) else {}
+    identity = context.get("identity")
+    identity = dict(identity) if isinstance(identity, Mapping) else {}
+    query = _strings(event.get("queryStringParameters"))
+    multi_query = event.get("multiValueQueryStringParameters")
+    return {
+        **event,
+        "resource": request.path,
+        "path": request.path,
+        "httpMethod": request.method,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": query or None,
+        "multiValueQueryStringParameters": {
+            k: [item for item in v if isinstance(item, str)]
+            for k, v in multi_query.items()
+            if isinstance(k, str) and isinstance(v, list)
+        }
+        if isinstance(multi_query, Mapping)
+        else None,
+        "pathParameters": _strings(event.get("pathParameters")) or None,
+        "stageVariables": _strings(event.get("stageVariables")) or None,
+        "requestContext": {**context, "identity": {**identity, "sourceIp": request.source}},
+        "body": body if body.strip() else None,
+        "isBase64Encoded": False,
+    }
+
+
+def read_request(event: Mapping[str, Any]) -> Request:
+    """The fields the checks read, each of the type it claims (else empty)."""
+    path, method = event.get("path"), event.get("httpMethod")
+    context = event.get("requestContext")
+    identity = context.get("identity") if isinstance(context, Mapping) else None
+    source = identity.get("sourceIp") if isinstance(identity, Mapping) else None
+    return Request(
+        path=path if isinstance(path, str) else "",
+        method=method.upper() if isinstance(method, str) else "",
+        headers={k.lower(): v for k, v in _headers(event).items()},
+        source=source if isinstance(source, str) else "",
+    )
+
+
+def _too_large() -> dict[str, Any]:
+    return proxy_error(413, "payload_too_large", f"the body must be at most {MAX_BODY_BYTES} bytes")
+
+
+def decoded_body(event: Mapping[str, Any]) -> str | dict[str, Any]:
+    """The body as text (decoded from base64 when it was), or the error that ends it.
+
+    The limit is in bytes of UTF-8, as API Gateway and the contract count it.
+    """
+    body = event.get("body")
+    if body is None:
+        return ""
+    if not isinstance(body, str):
+        return proxy_error(400, "bad_request", "the body must be text holding a JSON object")
+    if event.get("isBase64Encoded") is True and body:
+        if len(body) > MAX_BASE64_CHARS:
+            return _too_large()
+        try:
+            body = base64.b64decode(body, validate=True).decode("utf-8")
+        except (binascii.Error, ValueError):
+            return proxy_error(400, "bad_request", "the body is not base64 of UTF-8 JSON")
+    # Characters are at least one byte each: a long body is refused without encoding it.
+    if len(body) > MAX_BODY_BYTES:
+        return _too_large()
+    try:
+        size = len(body.encode("utf-8"))
+    except UnicodeEncodeError:  # lone surrogates, which no UTF-8 body can contain
+        return proxy_error(400, "bad_request", "the body is not valid UTF-8")
+    return _too_large() if size > MAX_BODY_BYTES else body
 
 
 class WebhookApi:
@@ -149,74 +298,148 @@ class WebhookApi:
         self._routes()
 
     # --- checks, outside in, before the resolver (whose validation would answer first) --
-    def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        """The Lambda entry: source, key, size and JSON checks, then the routes."""
-        refused = self._refusal(event)
+    def handle(self, event: Any, context: Any) -> dict[str, Any]:
+        """The Lambda entry: shape, source, key, allowlist, size and JSON, then the routes."""
+        self.app.clear_context()
+        if not isinstance(event, Mapping):
+            return proxy_error(400, "bad_request", "the event is not an API Gateway request")
+        request = read_request(event)
+        refused = self._refusal(request)
         if refused is not None:
             return refused
-        self.on_request(context)
-        return self.app.resolve(as_json_request(event), context)
-
-    def _refusal(self, event: dict[str, Any]) -> dict[str, Any] | None:
-        identity = (event.get("requestContext") or {}).get("identity") or {}
-        source = str(identity.get("sourceIp") or "")
-        if not allowed(source, self.settings.ip_allowlist):
-            return proxy_error(
-                403, "forbidden", f"requests from {source or 'an unknown address'} are not allowed"
-            )
-        headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
-        path = str(event.get("path") or "")
-        if path != f"{BASE}/openapi.json":
-            name = key_name(headers.get("x-api-key"), self.settings.api_keys)
-            if name is None:
-                return proxy_error(401, "unauthorized", "missing or wrong x-api-key header")
-            self.app.append_context(key_name=name)
-        body = event.get("body") or ""
-        if event.get("isBase64Encoded") and body:
-            try:
-                body = base64.b64decode(body).decode("utf-8")
-            except (ValueError, UnicodeDecodeError):
-                return proxy_error(400, "bad_request", "the body is not valid UTF-8 JSON")
-        if len(body.encode("utf-8")) > MAX_BODY_BYTES:
-            return proxy_error(
-                413, "payload_too_large", f"the body must be at most {MAX_BODY_BYTES} bytes"
-            )
+        body = decoded_body(event)
+        if not isinstance(body, str):
+            return body
         if body.strip():
             try:
-                parsed = json.loads(body)
-            except ValueError:
-                return proxy_error(400, "bad_request", "the body is not valid JSON")
+                parsed = parse_json_body(body)
+            except MalformedBodyError as exc:
+                return proxy_error(400, "bad_request", str(exc))
             if not isinstance(parsed, dict):
                 return proxy_error(400, "bad_request", "the body must be a JSON object")
-        return None
+        self.on_request(context)
+        return self.app.resolve(clean_event(event, request, body=body), context)
+
+    def _refusal(self, request: Request) -> dict[str, Any] | None:
+        """Who may ask at all: deployment allowlist, API key, the composition's allowlist."""
+        source = request.source
+        if not allowed(source, self.settings.ip_allowlist):
+            return proxy_error(
+                403,
+                "forbidden",
+                f"requests from {echo(source) or 'an unknown address'} are not allowed",
+            )
+        if request.path.rstrip("/") == f"{BASE}/openapi.json":
+            return None
+        name = key_name(request.headers.get("x-api-key"), self.settings.api_keys)
+        if name is None:
+            return proxy_error(401, "unauthorized", "missing or wrong x-api-key header")
+        self.app.append_context(key_name=name)
+        return self._composition_refusal(request, caller=name)
+
+    def _composition_refusal(self, request: Request, *, caller: str) -> dict[str, Any] | None:
+        """403 (audited) when the path names a composition whose allowlist refuses the source.
+
+        Checked before the body, so a refused source learns nothing from validation.
+        An unknown name is left to the route (404, not audited: it is no composition's).
+        """
+        named = NAMING.match(request.path)
+        if named is None:
+            return None
+        try:
+            composition = self.config().compositions.get(named["name"])
+        except ConfigError as exc:
+            return self._config_failure(exc)
+        if composition is None or self._admits(composition, request.source):
+            return None
+        action = named["action"] or "status"
+        shown = echo(request.source) or "(none)"
+        self._audit_refusal(
+            composition.name,
+            caller=caller,
+            what=f"refused {action}",
+            detail=f"source {shown} not in the composition's ip_allowlist",
+        )
+        return proxy_error(
+            403,
+            "forbidden",
+            f"requests from {echo(request.source) or 'an unknown address'} "
+            f"may not operate {composition.name}",
+        )
+
+    @staticmethod
+    def _admits(composition: Composition, source: str) -> bool:
+        networks = parse_networks(
+            composition.webhooks.ip_allowlist, setting="webhooks.ip_allowlist"
+        )
+        return allowed(source, networks)
+
+    def _audit_refusal(self, composition: str, *, caller: str, what: str, detail: str) -> None:
+        """Record a refusal in the composition's audit log.
+
+        A failed write is logged but does not change the answer: the caller is refused
+        either way, and a 502 would tell them more than the 403 does.
+        """
+        try:
+            self.runtime().store.audit(
+                composition, who=f"api key {caller}", what=what, via="webhook", detail=detail
+            )
+        except (ClientError, BotoCoreError):
+            self.logger.exception("could not audit a refused request")
+
+    def _config_failure(self, exc: ConfigError) -> dict[str, Any]:
+        # The problems name files and settings: for the logs, not for callers.
+        self.logger.error("the compositions file could not be loaded", problems=exc.problems)
+        return proxy_error(
+            503, "not_deployed", "envctl's compositions file could not be loaded; see its logs"
+        )
 
     # --- routes -------------------------------------------------------------------------
     def _routes(self) -> None:
         app = self.app
 
-        @app.post(f"{BASE}/compositions/<name>/start", summary="Start a composition")
+        # The 202 models document the answers; they are not the return annotation, where
+        # Powertools would serialise them with "joined": null and "auto_stop_at": null.
+        @app.post(
+            f"{BASE}/compositions/<name>/start",
+            summary="Start a composition",
+            responses={202: accepted_response(AcceptedWithAutoStop, "start")},
+        )
         def start(
             name: Annotated[str, Path()], body: Annotated[StartBody | None, Body()] = None
-        ) -> Response[Accepted | AcceptedWithAutoStop]:
+        ) -> Response[dict[str, Any]]:
             return self._act(name, "start", body.model_dump() if body else {})
 
-        @app.post(f"{BASE}/compositions/<name>/stop", summary="Stop a composition")
+        @app.post(
+            f"{BASE}/compositions/<name>/stop",
+            summary="Stop a composition",
+            responses={202: accepted_response(Accepted, "stop")},
+        )
         def stop(
             name: Annotated[str, Path()], body: Annotated[StopBody | None, Body()] = None
-        ) -> Response[Accepted]:
+        ) -> Response[dict[str, Any]]:
             return self._act(name, "stop", body.model_dump() if body else {})
 
         @app.get(f"{BASE}/compositions/<name>", summary="Live state of a composition")
         def status(name: Annotated[str, Path()]) -> dict[str, Any]:
-            composition = self.config().get(name)
+            composition = self.config().get(name)  # its allowlist was checked before
             return read_status(self.runtime().aws, composition).as_json()
 
-        @app.get(f"{BASE}/compositions", summary="Every composition and its recorded state")
+        @app.get(
+            f"{BASE}/compositions",
+            summary="The compositions this source may operate, with their recorded state",
+        )
         def compositions() -> dict[str, Any]:
+            source = self.app.current_event.request_context.identity.source_ip or ""
             store = self.runtime().store
             found = []
-            for name in self.config().compositions:
-                record = store.state(name)
+            for name, composition in self.config().compositions.items():
+                if not self._admits(composition, source):
+                    continue
+                try:
+                    record = store.state(name)
+                except ClientError as exc:
+                    raise self._missing_table(exc) from exc
                 found.append({"name": name, "state": record.state if record else "unknown"})
             return {"compositions": found}
 
@@ -228,9 +451,19 @@ class WebhookApi:
         app.not_found(self._not_found)
         app.exception_handler(RequestValidationError)(self._invalid)
         app.exception_handler(UnknownCompositionError)(
-            lambda exc: error(404, "not_found", str(exc))
+            lambda exc: error(404, "not_found", f'no composition named "{echo(exc.name)}"')
         )
-        app.exception_handler(ExecutionConflictError)(lambda exc: error(409, "conflict", str(exc)))
+        app.exception_handler(ConflictError)(
+            lambda exc: error(409, "conflict", str(exc), executionArn=exc.execution_arn)
+        )
+        app.exception_handler(NotDeployedError)(self._not_deployed)
+        app.exception_handler(ConfigError)(
+            lambda exc: Response(
+                status_code=503,
+                content_type="application/json",
+                body=self._config_failure(exc)["body"],
+            )
+        )
         app.exception_handler(IdempotencyAlreadyInProgressError)(
             lambda _: error(
                 409, "conflict", "a request with this Idempotency-Key is still in progress"
@@ -241,22 +474,25 @@ class WebhookApi:
                 422, "invalid_field", "this Idempotency-Key was used with another request"
             )
         )
-        app.exception_handler(SourceRefusedError)(lambda exc: error(403, "forbidden", str(exc)))
         app.exception_handler(BadInputError)(lambda exc: error(422, "invalid_field", str(exc)))
         app.exception_handler(ClientError)(self._aws_error)
-        app.exception_handler(IdempotencyPersistenceLayerError)(self._aws_error)
+        app.exception_handler(IdempotencyPersistenceLayerError)(self._idempotency_store_error)
         app.exception_handler(BotoCoreError)(self._aws_error)
+        app.exception_handler(OperationFailedError)(self._aws_error)
 
-    def _act(self, name: str, action: str, body: dict[str, Any]) -> Response[Any]:
+    def _act(self, name: str, action: str, body: dict[str, Any]) -> Response[dict[str, Any]]:
         composition = self.config().get(name)  # 404 before anything else
-        self._check_composition_source(composition)
+        presented = self.app.current_event.headers.get("idempotency-key")
+        caller = self.app.context.get("key_name", "")
         request = {
-            # Powertools v3 headers are case-insensitive.
-            "key": self.app.current_event.headers.get("idempotency-key"),
+            # The key names the execution: a retry after any failure finds the first run.
+            "key": None
+            if presented is None
+            else execution_name(caller, check_idempotency_key(presented)),
             "composition": composition.name,
             "action": action,
             "body": body,
-            "caller": self.app.context.get("key_name", ""),
+            "caller": caller,
         }
         result = (
             self._run_once(request=request) if request["key"] else self._perform(request=request)
@@ -265,55 +501,92 @@ class WebhookApi:
 
     def _perform(self, request: dict[str, Any]) -> dict[str, Any]:
         composition = self.config().get(request["composition"])
-        caller = request["caller"]
+        actor = Actor(who=f"api key {request['caller']}", via="webhook")
         reason = request["body"].get("reason") or ""
-        who = f"api key {caller}" + (f" ({reason})" if reason else "")
-        actor = Actor(who=who, via="webhook")
         runtime = self.runtime()
         if request["action"] == "start":
             duration = request["body"].get("duration")
-            started = runtime.start(
+            run = runtime.start(
                 composition,
                 actor=actor,
                 duration=parse_duration(duration) if duration else None,
                 now=datetime.now(UTC),
+                execution_name=request["key"],
+                reason=reason,
             )
-            accepted = Accepted(
-                composition=composition.name, action="start", executionArn=started.execution_arn
-            ).model_dump()
-            if started.auto_stop_at:
-                accepted["auto_stop_at"] = started.auto_stop_at.isoformat()
-            return accepted
-        stopped = runtime.stop(composition, actor=actor, now=datetime.now(UTC))
-        return Accepted(
-            composition=composition.name, action="stop", executionArn=stopped.execution_arn
-        ).model_dump()
-
-    def _check_composition_source(self, composition: Any) -> None:
-        networks = parse_networks(
-            composition.webhooks.ip_allowlist, setting="webhooks.ip_allowlist"
-        )
-        source = self.app.current_event.request_context.identity.source_ip or ""
-        if not allowed(source, networks):
-            raise SourceRefusedError(f"requests from {source} may not operate {composition.name}")
+        else:
+            run = runtime.stop(
+                composition,
+                actor=actor,
+                now=datetime.now(UTC),
+                execution_name=request["key"],
+                reason=reason,
+            )
+        return accepted(composition.name, request["action"], run)
 
     def _not_found(self, _: Exception) -> Response:
         path, method = self.app.current_event.path, self.app.current_event.http_method
         for pattern, methods in ROUTES.items():
             if pattern.match(path) and method not in methods:
                 return error(
-                    405, "method_not_allowed", f"{path} accepts {', '.join(sorted(methods))}"
+                    405,
+                    "method_not_allowed",
+                    f"{echo(path)} accepts {', '.join(sorted(methods))}",
                 )
-        return error(404, "not_found", f"no such endpoint: {method} {path}")
+        return error(404, "not_found", f"no such endpoint: {echo(method)} {echo(path)}")
 
     def _invalid(self, exc: RequestValidationError) -> Response:
         problems = []
         for item in exc.errors():
-            location = ".".join(str(part) for part in item.get("loc", ()) if part != "body")
+            location = ".".join(echo(str(part)) for part in item.get("loc", ()) if part != "body")
             message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
             problems.append(f"{location}: {message}" if location else message)
-        return error(422, "invalid_field", "; ".join(problems) or "invalid request")
+        return error(422, "invalid_field", "; ".join(problems[:5]) or "invalid request")
+
+    def _missing_table(self, exc: ClientError) -> Exception:
+        """NotDeployedError when the envctl table is missing, else the AWS error itself."""
+        if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+            return exc
+        table = self.runtime().settings.table_name
+        return NotDeployedError(
+            f"the DynamoDB table {table} does not exist; deploy envctl before calling its webhooks"
+        )
+
+    def _idempotency_store_error(self, exc: IdempotencyPersistenceLayerError) -> Response:
+        cause = exc.__cause__
+        if isinstance(cause, ClientError):
+            missing = self._missing_table(cause)
+            if isinstance(missing, NotDeployedError):
+                return self._not_deployed(missing)
+        return self._aws_error(exc)
+
+    def _not_deployed(self, exc: NotDeployedError) -> Response:
+        self.logger.warning("envctl is not deployed", problem=str(exc))
+        return error(503, "not_deployed", str(exc))
 
     def _aws_error(self, exc: Exception) -> Response:
         self.logger.exception("AWS call failed")
         return error(502, "aws_error", "envctl could not complete the AWS call; see its logs")
+
+
+def accepted_response(model: type[Accepted], action: str) -> dict[str, Any]:
+    """The OpenAPI description of a 202 answer."""
+    return {
+        "description": f"the {action} was accepted, or joined the {action} already running",
+        "content": {"application/json": {"model": model}},
+    }
+
+
+def accepted(composition: str, action: str, run: Run) -> dict[str, Any]:
+    """The 202 body: ``auto_stop_at`` and ``joined`` only when they apply (never null)."""
+    answer: dict[str, Any] = {
+        "composition": composition,
+        "action": action,
+        "executionArn": run.execution_arn,
+    }
+    if run.joined:
+        answer["joined"] = True
+    if action == "start" and run.auto_stop_at is not None:
+        answer["auto_stop_at"] = run.auto_stop_at.isoformat()
+        return AcceptedWithAutoStop.model_validate(answer).model_dump(exclude_none=True)
+    return Accepted.model_validate(answer).model_dump(exclude_none=True)
