@@ -193,3 +193,42 @@ def test_separate_cli_processes_start_one_execution(
     assert all(execution["executionArn"] in output for output in outputs)
     assert sum("already starting" in output for output in outputs) == 5
     finish(aws, execution["executionArn"])
+
+
+@pytest.mark.parametrize("command", [["start"], ["start", "--for", "2h"], ["stop"], ["pause"]])
+def test_missing_table_is_named_and_changes_nothing(
+    aws_env: Emulator,
+    aws: Aws,
+    unique: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    from scheduler_core.cli.main import main
+    from scheduler_core.reconcile import apply_plan, make_plan
+    from tests.functional.test_reconcile import config_of
+
+    name = f"t{unique}"
+    body = {
+        "start_resources_at": "0 8 ? * MON-FRI *",
+        "stop_resources_at": "0 19 ? * MON-FRI *",
+        "resources": SLOW,
+    }
+    apply_plan(aws, make_plan(aws, Settings(), config_of({name: body})))
+    path = tmp_path / "compositions.yaml"
+    path.write_text(yaml.safe_dump({"compositions": {name: body}}))
+    scheduler = aws.client("scheduler")
+    before = scheduler.list_schedules(GroupName=f"envctl-{name}")["Schedules"]
+    monkeypatch.setenv("ENVCTL_TABLE", "nope")
+
+    assert main(["-c", str(path), *command[:1], name, *command[1:]]) == 1
+
+    err = capsys.readouterr().err
+    assert err == (
+        'envctl: the envctl table "nope" does not exist in us-east-1 (account 123456789012); '
+        "deploy the envctl stack there, or start `envctl local` for the local emulator, "
+        "or set ENVCTL_TABLE to the table's name\n"
+    )
+    assert executions(aws, name, Action.START) == executions(aws, name, Action.STOP) == []
+    assert scheduler.list_schedules(GroupName=f"envctl-{name}")["Schedules"] == before
