@@ -378,6 +378,7 @@ def run_serve(*, port: int, config_path: str | None = None) -> int:
     if not env.get("SLACK_SIGNING_SECRET"):
         env["SLACK_SIGNING_SECRET"] = secrets.token_hex(16)
         print(f"SLACK_SIGNING_SECRET={env['SLACK_SIGNING_SECRET']} (generated for this run)")
+    from bot.slack_handler import verified
     from bot.webhook_handler import build_api
     from bot.webhooks.security import WebhookSettings
     from scheduler_core.settings import Settings
@@ -385,8 +386,10 @@ def run_serve(*, port: int, config_path: str | None = None) -> int:
     webhooks = build_api(
         settings=Settings.from_env(env), webhook_settings=WebhookSettings.from_env(env)
     )
+    bot_settings = BotSettings.from_env(env)
     server = LocalServer(
-        local_slack_handler(BotSettings.from_env(env)),
+        # As on Lambda: the signature is checked before Bolt parses anything.
+        verified(local_slack_handler(bot_settings), bot_settings),
         port=port,
         webhooks=_serialised(webhooks.handle),
     )

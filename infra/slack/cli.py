@@ -21,6 +21,7 @@ from typing import Any
 from bot.notifier import notify, outcome_of
 from bot.settings import BotSettings
 from bot.slack.blocks import plain_text_fallback
+from bot.slack_handler import verified
 from infra.serve import LocalServer, local_slack_handler
 from infra.slack.mock_api import MockSlackApi, RecordedCall
 from infra.slack.signing import block_actions_body, signed_headers, slash_command_body
@@ -69,7 +70,8 @@ def run_slack(
                     **({"ENVCTL_CONFIG": config_path} if config_path else {}),
                 }
             )
-            server = LocalServer(local_slack_handler(settings, inline=True)).start()
+            handler = verified(local_slack_handler(settings, inline=True), settings)
+            server = LocalServer(handler).start()
             try:
                 session = SlackSession(url=server.url, signing_secret=secret, mock=mock)
                 return _conversation(session, command, rest, user, channel, confirm, settings, say)
