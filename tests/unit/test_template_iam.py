@@ -11,7 +11,10 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -20,6 +23,7 @@ from scheduler_core.asl.builder import build_state_machine
 from scheduler_core.asl.windows_machine import build_windows_machine
 from scheduler_core.config import parse_config
 from scheduler_core.resources import Action
+from scheduler_core.runtime.deploy import execution_arn
 from tests.unit.cfn_yaml import load, loads
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "template.yaml"
@@ -65,7 +69,13 @@ HANDLERS = {
 SDK_SERVICE_TO_IAM = {
     "efs": "elasticfilesystem",
     "applicationautoscaling": "application-autoscaling",
+    "sfn": "states",
 }
+# Calls with which Step Functions hands a role to another service for the machine: the
+# auto-stop schedule's target runs as the scheduler role.
+PASSES_A_ROLE = {"scheduler:CreateSchedule", "scheduler:UpdateSchedule"}
+# How the ARNs of a template's !Sub resources look once deployed (any one account will do).
+DEPLOYED = {"AWS::Partition": "aws", "AWS::Region": "eu-west-1", "AWS::AccountId": "123456789012"}
 
 
 @pytest.fixture(scope="module")
@@ -285,6 +295,149 @@ def check_no_unreviewed_policies(template: Template) -> list[str]:
     return problems
 
 
+# ---------------------------------------------------------------- what the machines call
+
+ALL_KINDS = """
+compositions:
+  every-kind:
+    start_resources_at: on-demand
+    stop_resources_at: on-demand
+    resources:
+      - type: rds_cluster
+        params: {id: db}
+      - type: rds_instance
+        params: {id: db-2}
+      - type: redshift_cluster
+        params: {id: warehouse}
+      - type: ec2_instance
+        params: {id: i-0123456789abcdef0}
+      - type: ecs_service
+        params: {cluster_name: shop, name: api, desired: 1, min_capacity: 1}
+      - type: auto_scaling_group
+        params: {name: workers, min: 1, max: 2, desired: 1}
+      - type: efs_file_system
+        params: {id: fs-0123456789abcdef0, provisioned_throughput_in_mibps: 10}
+      - type: fsx_windows_file_system
+        params: {id: fs-0123456789abcdef1, throughput_capacity: 32}
+"""
+TASK_ARN = re.compile(r"^arn:aws:states:::(?:aws-sdk:)?([a-z0-9-]+):([A-Za-z0-9]+)$")
+
+
+@cache
+def generated_definitions() -> tuple[dict[str, Any], ...]:
+    """The start, stop and window machines of a composition with every resource kind."""
+    composition = parse_config(ALL_KINDS, path=Path("all.yaml")).compositions["every-kind"]
+    definitions = [build_state_machine(composition, action) for action in Action]
+    definitions.append(
+        build_windows_machine(composition, list(composition.items()), table="envctl")
+    )
+    return tuple(definitions)
+
+
+def task_states_of(scope: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every Task state of a machine, in Parallel branches and Map iterators too."""
+    for state in scope["States"].values():
+        if state["Type"] == "Task":
+            yield state
+        for branch in state.get("Branches", []):
+            yield from task_states_of(branch)
+        for key in ("Iterator", "ItemProcessor"):
+            if key in state:
+                yield from task_states_of(state[key])
+
+
+def iam_action_of(resource: str) -> str:
+    """``...:aws-sdk:efs:updateFileSystem`` -> ``elasticfilesystem:UpdateFileSystem``."""
+    match = TASK_ARN.match(resource)
+    assert match, f"no IAM action known for the integration {resource}"
+    service, action = match.groups()
+    return f"{SDK_SERVICE_TO_IAM.get(service, service)}:{action[0].upper()}{action[1:]}"
+
+
+def iam_actions_of_definitions(definitions: tuple[dict[str, Any], ...]) -> set[str]:
+    found = set()
+    for definition in definitions:
+        for state in task_states_of(definition):
+            action = iam_action_of(state["Resource"])
+            found.add(action)
+            if action in PASSES_A_ROLE:
+                found.add("iam:PassRole")
+    return found
+
+
+def deployed_patterns(resource: Any) -> list[str]:
+    """A statement's resource as glob patterns of deployed ARNs (``!Sub`` only)."""
+    sub = resource.get("Fn::Sub") if isinstance(resource, dict) else None
+    if not isinstance(sub, str):
+        return ["*"] if resource == "*" else []
+    for variable, value in DEPLOYED.items():
+        sub = sub.replace("${" + variable + "}", value)
+    return [sub]
+
+
+def granted_patterns(template: Template, owner: str, action: str) -> list[str]:
+    return [
+        pattern
+        for located in iam_statements(template)
+        if located.owner == owner and action in actions(located.statement)
+        for resource in resources(located.statement)
+        for pattern in deployed_patterns(resource)
+    ]
+
+
+def _deployed_aws() -> Any:
+    return SimpleNamespace(
+        partition=DEPLOYED["AWS::Partition"],
+        region=DEPLOYED["AWS::Region"],
+        account_id=DEPLOYED["AWS::AccountId"],
+    )
+
+
+def run_bookkeeping_arns() -> dict[str, tuple[set[str], set[str]]]:
+    """Per action: ARNs the machines act on (from the definitions) and ARNs they must not."""
+    region, account = DEPLOYED["AWS::Region"], DEPLOYED["AWS::AccountId"]
+    schedules = f"arn:aws:scheduler:{region}:{account}:schedule/"
+    wanted: dict[str, tuple[set[str], set[str]]] = {}
+    for definition in generated_definitions():
+        for state in task_states_of(definition):
+            action = iam_action_of(state["Resource"])
+            if action.startswith("scheduler:"):
+                parameters = state["Parameters"]
+                # Controls: another schedule of an envctl group, an auto-stop of someone else's.
+                outside = {schedules + "envctl-every-kind/start", schedules + "default/auto-stop"}
+                inside, _ = wanted.setdefault(action, (set(), outside))
+                inside.add(schedules + f"{parameters['GroupName']}/{parameters['Name']}")
+    # The holder of a lease is an execution of one of the composition's machines.
+    holder = execution_arn(_deployed_aws(), "every-kind", Action.START, "slack-ann-1")
+    other = f"arn:aws:states:{region}:{account}:execution:other-start:slack-ann-1"
+    wanted["states:DescribeExecution"] = ({holder}, {other})
+    return wanted
+
+
+def check_state_machine_run_bookkeeping_scoped(template: Template) -> list[str]:
+    """The state machine role reaches only envctl's executions and auto-stop schedules,
+    and passes only the scheduler role, only to EventBridge Scheduler."""
+    problems = []
+    for action, (inside, outside) in run_bookkeeping_arns().items():
+        patterns = granted_patterns(template, "StateMachineRole", action)
+        for arn in sorted(inside):
+            if not any(fnmatchcase(arn, pattern) for pattern in patterns):
+                problems.append(f"StateMachineRole: {action} denied on {arn}")
+        for arn in sorted(outside):
+            if any(fnmatchcase(arn, pattern) for pattern in patterns):
+                problems.append(f"StateMachineRole: {action} allowed on {arn}")
+    passes = [
+        located.statement
+        for located in iam_statements(template)
+        if located.owner == "StateMachineRole" and "iam:PassRole" in actions(located.statement)
+    ]
+    if [resources(statement) for statement in passes] != [
+        [{"Fn::GetAtt": ["SchedulerRole", "Arn"]}]
+    ]:
+        problems.append("StateMachineRole: iam:PassRole must name the scheduler role alone")
+    return problems
+
+
 IAM_CHECKS: list[Check] = [
     check_no_wildcard_actions,
     check_star_resource_only_reads,
@@ -293,6 +446,7 @@ IAM_CHECKS: list[Check] = [
     check_slack_invokes_only_itself,
     check_dynamodb_scoped_to_table,
     check_no_unreviewed_policies,
+    check_state_machine_run_bookkeeping_scoped,
 ]
 
 
@@ -519,52 +673,10 @@ def test_template_passes(template: Template, check: Check) -> None:
 # ---------------------------------------------------------------- code ↔ IAM
 
 
-ALL_KINDS = """
-compositions:
-  every-kind:
-    start_resources_at: on-demand
-    stop_resources_at: on-demand
-    resources:
-      - type: rds_cluster
-        params: {id: db}
-      - type: rds_instance
-        params: {id: db-2}
-      - type: redshift_cluster
-        params: {id: warehouse}
-      - type: ec2_instance
-        params: {id: i-0123456789abcdef0}
-      - type: ecs_service
-        params: {cluster_name: shop, name: api, desired: 1, min_capacity: 1}
-      - type: auto_scaling_group
-        params: {name: workers, min: 1, max: 2, desired: 1}
-      - type: efs_file_system
-        params: {id: fs-0123456789abcdef0, provisioned_throughput_in_mibps: 10}
-      - type: fsx_windows_file_system
-        params: {id: fs-0123456789abcdef1, throughput_capacity: 32}
-"""
-
-
-def iam_actions_of_definitions(definitions: list[dict[str, Any]]) -> set[str]:
-    """Map ``...:aws-sdk:efs:updateFileSystem`` to ``elasticfilesystem:UpdateFileSystem``."""
-    found = set()
-    for definition in definitions:
-        text = json.dumps(definition)
-        for service, action in re.findall(
-            r"arn:aws:states:::(?:aws-sdk:)?([a-z0-9-]+):([A-Za-z0-9]+)", text
-        ):
-            found.add(f"{SDK_SERVICE_TO_IAM.get(service, service)}:{action[0].upper()}{action[1:]}")
-    return found
-
-
 def test_state_machine_role_allows_exactly_what_the_generated_machines_call(
     template: Template,
 ) -> None:
-    composition = parse_config(ALL_KINDS, path=Path("all.yaml")).compositions["every-kind"]
-    definitions = [build_state_machine(composition, action) for action in Action]
-    definitions.append(
-        build_windows_machine(composition, list(composition.items()), table="envctl")
-    )
-    called = iam_actions_of_definitions(definitions)
+    called = iam_actions_of_definitions(generated_definitions())
     granted = {
         action
         for located in iam_statements(template)
@@ -573,6 +685,63 @@ def test_state_machine_role_allows_exactly_what_the_generated_machines_call(
     }
     assert called - granted == set(), "the state machines would be denied these"
     assert granted - called == set(), "the role grants actions no state machine calls"
+
+
+def test_calls_are_read_from_every_state_of_the_generated_machines() -> None:
+    called = iam_actions_of_definitions(generated_definitions())
+
+    # Resource steps (inside the body's branch), the window machine's query, and the
+    # lease, audit and auto-stop states around the body.
+    assert {
+        "rds:StartDBCluster",
+        "fsx:DescribeFileSystems",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
+        "states:DescribeExecution",
+        "scheduler:CreateSchedule",
+        "scheduler:UpdateSchedule",
+        "scheduler:DeleteSchedule",
+        "iam:PassRole",
+    } <= called
+    assert set(run_bookkeeping_arns()) == {
+        "states:DescribeExecution",
+        "scheduler:CreateSchedule",
+        "scheduler:UpdateSchedule",
+        "scheduler:DeleteSchedule",
+    }
+
+
+# Functions that start runs (runtime.executions.launch): the role check of
+# runtime.prerequisites (the scheduler role only for an auto-stop, which restop never
+# asks for), the lease of runtime.lease (reserve: UpdateItem, holder: GetItem, cancel:
+# DeleteItem) and whether the lease's holder still runs.
+LAUNCHERS = {
+    "SlackFunction": ["StateMachineRole", "SchedulerRole"],
+    "WebhookFunction": ["StateMachineRole", "SchedulerRole"],
+    "RestopFunction": ["StateMachineRole"],
+}
+
+
+@pytest.mark.parametrize("function", sorted(LAUNCHERS))
+def test_functions_that_start_runs_may_check_the_roles_and_hold_the_lease(
+    template: Template, function: str
+) -> None:
+    role = role_of_function(function_props(template, function))
+    statements = [
+        located.statement for located in iam_statements(template) if located.owner == role
+    ]
+
+    def granted(action: str) -> list[Any]:
+        return [r for s in statements if action in actions(s) for r in resources(s)]
+
+    assert granted("iam:GetRole") == [{"Fn::GetAtt": [name, "Arn"]} for name in LAUNCHERS[function]]
+    for action in ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"):
+        assert granted(action) == [TABLE_ARN], action
+    holder = execution_arn(_deployed_aws(), "every-kind", Action.STOP, "restop-1")
+    patterns = [p for r in granted("states:DescribeExecution") for p in deployed_patterns(r)]
+    assert "*" not in patterns
+    assert any(fnmatchcase(holder, pattern) for pattern in patterns)
 
 
 # ---------------------------------------------------------------- negative controls
@@ -656,6 +825,30 @@ def _no_api_key(template: Template) -> None:
     template["Resources"]["WebhookApi"]["Properties"]["Auth"]["ApiKeyRequired"] = False
 
 
+def _any_auto_stop_group(template: Template) -> None:
+    statement = _statement(template, "StateMachineRole", "ManageAutoStopSchedules")
+    statement["Resource"] = {
+        "Fn::Sub": "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/*/*"
+    }
+
+
+def _describe_any_execution(template: Template) -> None:
+    _statement(template, "StateMachineRole", "DescribeLeaseHolders")["Resource"] = "*"
+
+
+def _no_lease_holders(template: Template) -> None:
+    statements = _role_statements(template, "StateMachineRole")
+    statements.remove(_statement(template, "StateMachineRole", "DescribeLeaseHolders"))
+    template["Resources"]["StateMachineRole"]["Properties"]["Policies"][0]["PolicyDocument"][
+        "Statement"
+    ] = statements
+
+
+def _pass_the_state_machine_role_too(template: Template) -> None:
+    statement = _statement(template, "StateMachineRole", "PassSchedulerRoleToAutoStops")
+    statement["Resource"] = {"Fn::GetAtt": ["StateMachineRole", "Arn"]}
+
+
 def _broad_scheduler(template: Template) -> None:
     statement = _statement(template, "SchedulerRole", "StartEnvctlStateMachines")
     statement["Resource"] = {
@@ -721,6 +914,14 @@ NEGATIVE_CONTROLS: list[tuple[str, Check, Callable[[Template], None]]] = [
     ("fixed retention", check_functions, _fixed_retention),
     ("no API key", check_apis, _no_api_key),
     ("scheduler any machine", check_service_roles, _broad_scheduler),
+    ("auto-stop any group", check_state_machine_run_bookkeeping_scoped, _any_auto_stop_group),
+    ("describe any execution", check_state_machine_run_bookkeeping_scoped, _describe_any_execution),
+    ("no lease holders", check_state_machine_run_bookkeeping_scoped, _no_lease_holders),
+    (
+        "machines pass own role",
+        check_state_machine_run_bookkeeping_scoped,
+        _pass_the_state_machine_role_too,
+    ),
 ]
 
 
