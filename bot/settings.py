@@ -1,4 +1,4 @@
-"""Settings of the Lambda entry points (DESIGN §7), read from the environment once."""
+"""Settings of the Lambda entry points (README "Settings"), read from the environment once."""
 
 from __future__ import annotations
 

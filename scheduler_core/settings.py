@@ -1,4 +1,4 @@
-"""Settings of envctl, read from the environment in one place (DESIGN §7)."""
+"""Settings of envctl, read from the environment in one place (README "Settings")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Who may operate a composition from Slack (``access`` in the config, DESIGN §2).
+"""Who may operate a composition from Slack (``access`` in the config, README "Config file").
 
 Without ``access`` everyone may operate (everything is audited). With it, the user
 must be listed or belong to a listed user group (when users or usergroups are

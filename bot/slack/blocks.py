@@ -1,4 +1,4 @@
-"""Block Kit rendering for the Slack app (DESIGN §5): pure, no Slack or AWS calls.
+"""Block Kit rendering for the Slack app (README "Slack"): pure, no Slack or AWS calls.
 
 Every function returns plain dicts and lists as Slack's Web API expects them. Times
 are passed in, shown in the composition's timezone with its abbreviation, and every

@@ -1,4 +1,4 @@
-"""The ``/env`` slash command grammar (DESIGN §5), parsed without Slack or AWS.
+"""The ``/env`` slash command grammar (README "Slack"), parsed without Slack or AWS.
 
 ``parse_command`` turns the text after ``/env`` into a ``Command`` or raises
 ``CommandError`` with one sentence that says what is valid, ready to be shown to the
@@ -38,7 +38,7 @@ class CommandError(BadInputError):
 
 
 class Verb(StrEnum):
-    """The ``/env`` subcommands, in DESIGN §5 order."""
+    """The ``/env`` subcommands, in README "Slack" order."""
 
     HELP = "help"
     LIST = "list"
@@ -107,7 +107,7 @@ class Command:
 
 
 def help_text() -> str:
-    """Every usage line with a short description, one per line, in DESIGN order."""
+    """Every usage line with a short description, one per line, in the order of README "Slack"."""
     return "\n".join(f"{USAGE[verb]} — {_DESCRIPTIONS[verb]}" for verb in Verb)
 
 

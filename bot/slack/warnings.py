@@ -1,4 +1,4 @@
-"""Warnings shown on a start/stop confirmation (DESIGN §5).
+"""Warnings shown on a start/stop confirmation (README "Slack").
 
 - an execution of this composition already in progress;
 - a schedule that will undo the action soon ("scheduled stop at 19:00 CET in 40m");

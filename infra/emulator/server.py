@@ -4,7 +4,7 @@
 patches below (request/response casing of SDK integrations, EFS and FSx
 UpdateFileSystem) apply to the state machines it executes. It then creates what a
 deployed stack would have created: the two default roles and the DynamoDB table
-(DESIGN §7), so every command works against a bare emulator.
+(README "Settings"), so every command works against a bare emulator.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``envctl``: the command line (contract: DESIGN §3).
+"""``envctl``: the command line (contract: README "Commands").
 
 Exit codes: 0 ok, 1 operation failed, 2 bad input. Errors are one line on
 stderr; ``--debug`` shows the traceback instead.
@@ -116,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         if debug:
             raise
-        # Each problem already names its file and place (DESIGN §2).
+        # Each problem already names its file and place (README "Config file").
         print(*exc.problems, sep="\n", file=sys.stderr)
         return exc.exit_code
     except EnvctlError as exc:

@@ -2,7 +2,7 @@
 
 Validation runs piece by piece (file, composition settings, each item) so each
 message can name the file, composition, item index and field exactly, in the
-terms of DESIGN §2: ``compositions.yaml: staging.resources[2].params.desired:
+terms of README "Config file": ``compositions.yaml: staging.resources[2].params.desired:
 expected an integer >= 0, got "two"``.
 
 The file is untrusted input for a process that may run in a Lambda: its size, its

@@ -48,7 +48,7 @@ class CompositionStatus:
     execution_arn: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        """The ``status --json`` document of DESIGN §3."""
+        """The ``status --json`` document of README "Commands"."""
         return {
             "composition": self.composition,
             "state": str(self.state),

@@ -1,11 +1,12 @@
 """The envctl table: composition state, runtime overrides and the audit log.
 
-One DynamoDB table (DESIGN §1), keys ``pk``/``sk``:
+One DynamoDB table (docs/architecture.md), keys ``pk``/``sk``:
 
 | pk                     | sk                  | what                                        |
 |------------------------|---------------------|---------------------------------------------|
 | ``composition#<name>`` | ``state``           | written by the state machines (asl.tracking) |
 | ``composition#<name>`` | ``override``        | skip flags, pending auto-stop time          |
+| ``composition#<name>`` | ``lease``           | the one run allowed now (runtime.lease)     |
 | ``audit#<name>``       | ``<iso time>#<id>`` | who did what, when, via what; TTL           |
 | ``execution#<arn>``    | ``slack``           | the Slack message reporting on it; TTL      |
 """

@@ -73,7 +73,7 @@ class WindowAnalysis:
     problem: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        """One item of ``windows --json`` (DESIGN §3); ``problem`` only when there is one."""
+        """One item of ``windows --json``; ``problem`` only when there is one."""
         document: dict[str, Any] = {
             "composition": self.composition,
             "resource_type": self.resource_type,

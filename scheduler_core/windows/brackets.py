@@ -27,7 +27,7 @@ class Bracket:
     run_at: str  # in words, for plans and Slack: "every Sunday at 02:45 UTC, ..."
 
     def as_json(self) -> dict[str, str]:
-        """The ``schedules[]`` item of ``windows --json`` (DESIGN §3)."""
+        """The ``schedules[]`` item of ``windows --json`` (README "Commands")."""
         return {
             "action": str(self.action),
             "expression": self.expression,

@@ -55,7 +55,7 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
 
 
 def expected_stderr(path: Path, problems: list[str]) -> str:
-    """What the CLI prints for a ConfigError: one line per problem, as DESIGN §2 shows."""
+    """What the CLI prints for a ConfigError: one line per problem."""
     return "".join(f"{path}: {problem}\n" for problem in problems)
 
 
