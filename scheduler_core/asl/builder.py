@@ -55,9 +55,9 @@ def build_state_machine(
             "record_begin": f"Record {{}} {doing}",
             "body": f"Run {verb} of {{}}",
             "record_done": f"Record {{}} {past}",
-            "release": f"Release the lease of {{}} after the {verb}",
+            "release": f"Release the lease of {{}} ({verb} done)",
             "record_failed": "Record {} failed",
-            "release_failed": f"Release the lease of {{}} after the failed {verb}",
+            "release_failed": f"Release the lease of {{}} (failed {verb})",
             "failed": f"{verb.capitalize()} of {{}} failed",
             "finish": f"{{}} {past}",
         }.items()
@@ -143,9 +143,19 @@ def build_state_machine(
         **lease,
         **audit,
         **auto_stop,
-        names["record_begin"]: tracking.record_state(
-            table=table, composition=name, state=doing, next_state=names["body"]
-        ),
+        names["record_begin"]: {
+            **tracking.record_state(
+                table=table, composition=name, state=doing, next_state=names["body"]
+            ),
+            # Not recorded: stop here, before any resource, and say so.
+            "Catch": [
+                {
+                    "ErrorEquals": ["States.ALL"],
+                    "ResultPath": "$.error",
+                    "Next": names["record_failed"],
+                }
+            ],
+        },
         names["body"]: {
             "Type": "Parallel",
             "Comment": "One branch: lets a single Catch record any failure of any step.",
@@ -162,13 +172,19 @@ def build_state_machine(
             ],
             "Next": names["record_done"],
         },
-        names["record_done"]: tracking.record_state(
-            table=table,
-            composition=name,
-            # Recorded states are the composition states of status: running / stopped.
-            state="running" if action is Action.START else "stopped",
-            next_state=names["release"],
-        ),
+        names["record_done"]: {
+            **tracking.record_state(
+                table=table,
+                composition=name,
+                # Recorded states are the composition states of status: running / stopped.
+                state="running" if action is Action.START else "stopped",
+                next_state=names["release"],
+            ),
+            # The resources did what was asked: a lost record must not keep the lease.
+            "Catch": [
+                {"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": names["release"]}
+            ],
+        },
         names["release"]: runs.release_state(
             table=table, composition=name, next_state=names["finish"]
         ),

@@ -67,9 +67,9 @@ def lease_states(
     read = namer.claim("Who holds the lease of {}?", composition)
     route = namer.claim("Is the lease of {} free, reserved or held?", composition)
     describe = namer.claim("Is the holder of the lease of {} running?", composition)
-    running = namer.claim("Does the holder of the lease of {} still run?", composition)
-    take_over = namer.claim("Take over the lease of {} from a finished run", composition)
-    busy = namer.claim(f"Audit {verb} of {{}} left alone: a run is in progress", composition)
+    running = namer.claim("Does the lease holder of {} still run?", composition)
+    take_over = namer.claim("Take over the stale lease of {}", composition)
+    busy = namer.claim(f"Audit {verb} of {{}}: run in progress", composition)
     left_alone = namer.claim(f"{verb.capitalize()} of {{}} left alone", composition)
     no_lease = namer.claim("Could not take the lease of {}", composition)
     lease_key = tracking.key(composition, LEASE)
@@ -126,23 +126,45 @@ def lease_states(
         {"ErrorEquals": [CONDITION_FAILED], "ResultPath": None, "Next": take},
         {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": no_lease},
     ]
-    busy_item: dict[str, Any] = {
-        "pk": {"S": f"audit#{composition}"},
-        "sk": {"S.$": "States.Format('{}#{}', $$.State.EnteredTime, $$.Execution.Name)"},
-        "at": {"S.$": "$$.State.EnteredTime"},
-        "who": {"S.$": "$.who"},
-        "what": {"S": f"skipped {verb}"},
-        "via": {"S.$": "$.via"},
-        "detail": {
-            "S.$": (
-                "States.Format('a {} is in progress (execution {})', "
-                "$.holder.action[0], $.holder.execution[0])"
-            )
-        },
-        "execution": {"S.$": "$$.Execution.Id"},
-    }
     states: States = {
         take: take_state,
+        **holder_states(
+            table=table,
+            composition=composition,
+            names=(read, route, describe, running),
+            released=take,
+            busy=busy,
+            finished=take_over,
+            error=no_lease,
+        ),
+        take_over: take_over_state,
+        busy: busy_audit(
+            table=table, composition=composition, what=f"skipped {verb}", next_state=left_alone
+        ),
+        left_alone: {"Type": "Succeed"},
+        no_lease: {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"},
+    }
+    return take, states
+
+
+def holder_states(
+    *,
+    table: str,
+    composition: str,
+    names: tuple[str, str, str, str],
+    released: str,
+    busy: str,
+    finished: str,
+    error: str,
+) -> States:
+    """Find out whether the lease's holder still runs; ``names[0]`` is the entry.
+
+    Goes to ``released`` if nobody holds it any more, ``busy`` if it is reserved or
+    its execution runs (or cannot be described), ``finished`` if that execution ended.
+    """
+    read, route, describe, running = names
+    lease_key = tracking.key(composition, LEASE)
+    return {
         read: {
             "Type": "Task",
             "Resource": "arn:aws:states:::aws-sdk:dynamodb:query",
@@ -160,14 +182,14 @@ def lease_states(
             },
             "ResultPath": "$.holder",
             "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 3}],
-            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": no_lease}],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": error}],
             "Next": route,
         },
         route: {
             "Type": "Choice",
             "Choices": [
-                # Released since the write failed: try again.
-                {"Variable": "$.holder.execution[0]", "IsPresent": False, "Next": take},
+                # Released since (or never held).
+                {"Variable": "$.holder.execution[0]", "IsPresent": False, "Next": released},
                 # Reserved by a caller that is about to start its execution.
                 {"Variable": "$.holder.pending[0]", "IsPresent": True, "Next": busy},
             ],
@@ -186,7 +208,7 @@ def lease_states(
                 {
                     "ErrorEquals": ["Sfn.ExecutionDoesNotExistException"],
                     "ResultPath": None,
-                    "Next": take_over,
+                    "Next": finished,
                 },
                 # Cannot tell: do not run over someone else's run.
                 {"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": busy},
@@ -198,17 +220,33 @@ def lease_states(
             "Choices": [
                 {"Variable": "$.holder_status.status", "StringEquals": "RUNNING", "Next": busy}
             ],
-            "Default": take_over,
+            "Default": finished,
         },
-        take_over: take_over_state,
-        busy: {
-            **_dynamodb("putItem", {"TableName": table, "Item": busy_item}, left_alone),
-            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": left_alone}],
-        },
-        left_alone: {"Type": "Succeed"},
-        no_lease: {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"},
     }
-    return take, states
+
+
+def busy_audit(*, table: str, composition: str, what: str, next_state: str) -> dict[str, Any]:
+    """The audit entry of a run that did nothing because another one is in progress."""
+    item: dict[str, Any] = {
+        "pk": {"S": f"audit#{composition}"},
+        "sk": {"S.$": "States.Format('{}#{}', $$.State.EnteredTime, $$.Execution.Name)"},
+        "at": {"S.$": "$$.State.EnteredTime"},
+        "who": {"S.$": "$.who"},
+        "what": {"S": what},
+        "via": {"S.$": "$.via"},
+        "detail": {
+            "S.$": (
+                "States.Format('a {} is in progress (execution {})', "
+                "$.holder.action[0], $.holder.execution[0])"
+            )
+        },
+        "execution": {"S.$": "$$.Execution.Id"},
+    }
+    return {
+        **_dynamodb("putItem", {"TableName": table, "Item": item}, next_state),
+        # The audit entry is a courtesy here: nothing was done either way.
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": next_state}],
+    }
 
 
 def release_state(*, table: str, composition: str, next_state: str) -> dict[str, Any]:

@@ -448,9 +448,9 @@ def top_templates(action: Action) -> dict[str, str]:
         "read_lease": "Who holds the lease of {}?",
         "lease_route": "Is the lease of {} free, reserved or held?",
         "describe_holder": "Is the holder of the lease of {} running?",
-        "holder_running": "Does the holder of the lease of {} still run?",
-        "take_over": "Take over the lease of {} from a finished run",
-        "busy": f"Audit {verb} of {{}} left alone: a run is in progress",
+        "holder_running": "Does the lease holder of {} still run?",
+        "take_over": "Take over the stale lease of {}",
+        "busy": f"Audit {verb} of {{}}: run in progress",
         "left_alone": f"{verb.capitalize()} of {{}} left alone",
         "no_lease": "Could not take the lease of {}",
         "audit_expires": "Does the audit entry of this {} expire?",
@@ -460,10 +460,10 @@ def top_templates(action: Action) -> dict[str, str]:
         "record_begin": f"Record {{}} {doing}",
         "body": f"Run {verb} of {{}}",
         "record_done": f"Record {{}} {done}",
-        "release": f"Release the lease of {{}} after the {verb}",
+        "release": f"Release the lease of {{}} ({verb} done)",
         "finish": f"{{}} {done}",
         "record_failed": "Record {} failed",
-        "release_failed": f"Release the lease of {{}} after the failed {verb}",
+        "release_failed": f"Release the lease of {{}} (failed {verb})",
         "failed": f"{verb.capitalize()} of {{}} failed",
     }
 
@@ -532,9 +532,9 @@ def expected_top_level_graph(action: Action, name: str = "env") -> dict[str, tup
         "audit_request": ("Task", [auto_stop_entry(action), "record_failed"]),
         "audit": ("Task", [auto_stop_entry(action), "record_failed"]),
         **auto_stop,
-        "record_begin": ("Task", ["body"]),
+        "record_begin": ("Task", ["body", "record_failed"]),
         "body": ("Parallel", ["record_done", "record_failed"]),
-        "record_done": ("Task", ["release"]),
+        "record_done": ("Task", ["release", "release"]),
         # Next and Catch: a lease that cannot be released is taken over by the next run.
         "release": ("Task", ["finish", "finish"]),
         "finish": ("Succeed", []),
@@ -2287,9 +2287,6 @@ def test_table_defaults_to_the_envctl_table() -> None:
 
 
 # Templates too long to show a 40-character composition name whole within 80 characters.
-CUT_FOR_LONG_NAMES = {"busy", "holder_running", "take_over", "release_failed"}
-
-
 @pytest.mark.parametrize("action", list(Action))
 def test_longest_composition_name_fits_every_top_level_name(action: Action) -> None:
     name = "c" * 40  # the loader's limit
@@ -2298,11 +2295,8 @@ def test_longest_composition_name_fits_every_top_level_name(action: Action) -> N
 
     validate_structure(document)
     assert top_level_graph(document) == expected_top_level_graph(action, name)
-    # Four templates leave no room for 40 characters: there the name is cut with "…".
-    n = top_names(action, name)
-    cut = {state for state in document["States"] if name not in state}
-    assert cut == {n[role] for role in CUT_FOR_LONG_NAMES}
-    assert all(len(state) == MAX_STATE_NAME and name[:30] in state for state in cut)
+    # Every top-level name shows the whole composition name (none is cut with "…").
+    assert [state for state in document["States"] if name not in state] == []
 
 
 # --- golden file -----------------------------------------------------------------------------
