@@ -131,10 +131,12 @@ class Accepted(BaseModel):
     )
 
 
-class AcceptedWithAutoStop(Accepted):
-    """202 answer of a start that stops by itself (``auto_stop_at`` only then)."""
+class StartAccepted(Accepted):
+    """202 answer of start: ``auto_stop_at`` when it stops by itself (absent, not null)."""
 
-    auto_stop_at: str = Field(description="when it stops by itself (ISO 8601, UTC)")
+    auto_stop_at: str | None = Field(
+        default=None, description="when it stops by itself (ISO 8601, UTC); absent otherwise"
+    )
 
 
 def error(status: int, code: str, message: str, **extra: str) -> Response:
@@ -403,7 +405,7 @@ class WebhookApi:
         @app.post(
             f"{BASE}/compositions/<name>/start",
             summary="Start a composition",
-            responses={202: accepted_response(AcceptedWithAutoStop, "start")},
+            responses={202: accepted_response(StartAccepted, "start")},
         )
         def start(
             name: Annotated[str, Path()], body: Annotated[StartBody | None, Body()] = None
@@ -586,7 +588,8 @@ def accepted(composition: str, action: str, run: Run) -> dict[str, Any]:
     }
     if run.joined:
         answer["joined"] = True
-    if action == "start" and run.auto_stop_at is not None:
+    if action != "start":
+        return Accepted.model_validate(answer).model_dump(exclude_none=True)
+    if run.auto_stop_at is not None:
         answer["auto_stop_at"] = run.auto_stop_at.isoformat()
-        return AcceptedWithAutoStop.model_validate(answer).model_dump(exclude_none=True)
-    return Accepted.model_validate(answer).model_dump(exclude_none=True)
+    return StartAccepted.model_validate(answer).model_dump(exclude_none=True)
