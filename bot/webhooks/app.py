@@ -1,4 +1,4 @@
-"""The webhook API (DESIGN §4) with Powertools' ``APIGatewayRestResolver``.
+"""The webhook API (README "Webhooks") with Powertools' ``APIGatewayRestResolver``.
 
 Checks run outside-in, before the resolver (whose own validation would answer
 first): the event's shape, source IP (as API Gateway saw it, never X-Forwarded-For),

@@ -1,4 +1,4 @@
-"""The webhook API (DESIGN §4) against the emulator.
+"""The webhook API (README "Webhooks") against the emulator.
 
 Requests are REST API Gateway proxy events through ``WebhookApi.handle`` (what the
 Lambda handler runs), and real HTTP through ``LocalServer``. The effect on AWS is
