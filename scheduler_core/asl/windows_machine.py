@@ -1,17 +1,20 @@
 """The guarded window state machine: keeps one resource up through a window.
 
 ``envctl-<composition>-windows`` takes ``{"trigger": "window", "resource": <label>,
-"action": "start"|"stop"}`` from a bracket schedule. Start brackets just start
-the resource. Stop brackets first read the composition's recorded state and leave
-the resource alone while the composition is running or starting: somebody may have
-started it on demand in the meantime.
+"action": "start"|"stop"}`` from a bracket schedule. A bracket acts on one
+resource, not the composition, so it does not take the composition's lease; it
+yields to it instead: while a start or stop of the composition is in progress (the
+lease is reserved, or held by a running execution) the bracket does nothing and
+says so in the audit log. Start brackets then start the resource. Stop brackets
+first read the composition's recorded state and leave the resource alone while the
+composition is running or starting: somebody may have started it on demand.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from scheduler_core.asl import tracking
+from scheduler_core.asl import runs, tracking
 from scheduler_core.asl.fragments import States
 from scheduler_core.asl.naming import StateNamer
 from scheduler_core.config.models import Composition, ResourceItem
@@ -29,6 +32,15 @@ def build_windows_machine(
 ) -> dict[str, Any]:
     """ASL for the bracket schedules of ``resources`` (those with uncovered windows)."""
     namer = StateNamer()
+    begin = namer.claim("Begin window bracket of {}", composition.name)
+    check = (
+        namer.claim("Who holds the lease of {}?", composition.name),
+        namer.claim("Is the lease of {} free, reserved or held?", composition.name),
+        namer.claim("Is the holder of the lease of {} running?", composition.name),
+        namer.claim("Does the lease holder of {} still run?", composition.name),
+    )
+    busy = namer.claim("Audit bracket of {}: run in progress", composition.name)
+    yielded = namer.claim("Bracket of {} left alone", composition.name)
     route = namer.claim("Which resource and action?")
     unknown = namer.claim("Unknown resource or action")
     done = namer.claim("Window action done")
@@ -64,6 +76,34 @@ def build_windows_machine(
                 )
     states.update(
         {
+            begin: {
+                "Type": "Pass",
+                "Parameters": {
+                    "trigger": "window",
+                    "who": "window",
+                    "via": "window",
+                    "resource.$": "$.resource",
+                    "action.$": "$.action",
+                },
+                "Next": check[0],
+            },
+            **runs.holder_states(
+                table=table,
+                composition=composition.name,
+                names=check,
+                released=route,
+                busy=busy,
+                finished=route,
+                # Cannot read the lease: act as before rather than skip the window.
+                error=route,
+            ),
+            busy: runs.busy_audit(
+                table=table,
+                composition=composition.name,
+                what="skipped window bracket",
+                next_state=yielded,
+            ),
+            yielded: {"Type": "Succeed"},
             route: {"Type": "Choice", "Choices": choices, "Default": unknown},
             unknown: {
                 "Type": "Fail",
@@ -115,6 +155,6 @@ def build_windows_machine(
     )
     return {
         "Comment": f"envctl: maintenance/backup window brackets of {composition.name}. Generated.",
-        "StartAt": route,
+        "StartAt": begin,
         "States": states,
     }

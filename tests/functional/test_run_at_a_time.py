@@ -232,3 +232,29 @@ def test_missing_table_is_named_and_changes_nothing(
     )
     assert executions(aws, name, Action.START) == executions(aws, name, Action.STOP) == []
     assert scheduler.list_schedules(GroupName=f"envctl-{name}")["Schedules"] == before
+
+
+def test_window_bracket_yields_to_a_run_in_progress(aws_env: Emulator, unique: str) -> None:
+    from datetime import UTC, datetime
+
+    from scheduler_core.runtime.deploy import execution_arn
+    from scheduler_core.runtime.lease import Lease
+    from tests.functional.helpers import run
+    from tests.functional.test_runtime_operations import _bracketed, fire
+
+    target, database, aws = _bracketed(aws_env, unique)
+    assert run(aws, target, Action.STOP).succeeded
+    lease = Lease(aws, "envctl", target.name)
+    someone = execution_arn(aws, target.name, Action.START, "someone-starting")
+    assert lease.reserve(execution_arn=someone, action=Action.START, now=datetime.now(UTC)) is None
+
+    fire(aws, f"envctl-{target.name}", "window-k1-start")
+
+    assert database.read() == "stopped"  # the bracket left it to the run in progress
+    [entry] = [e for e in Store(aws, "envctl").history(target.name) if e.via == "window"]
+    assert entry.what == "skipped window bracket" and someone in entry.detail
+
+    lease.cancel(someone)
+    fire(aws, f"envctl-{target.name}", "window-k1-start")
+
+    assert database.read() == "available"
