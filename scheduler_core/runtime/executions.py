@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -92,6 +92,8 @@ class Launched:
 
 _EXECUTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 _LEASE_ATTEMPTS = 5
+# As long as a webhook's Idempotency-Key replays its first answer.
+REPLAY_WINDOW = timedelta(hours=1)
 
 
 def launch(
@@ -121,6 +123,8 @@ def launch(
     if not _EXECUTION_NAME.match(name):
         raise BadInputError(f'execution name "{name}": expected 1-80 letters, digits, "-" or "_"')
     require_roles(aws, settings, scheduler=bool(request and request.auto_stop_at))
+    if execution_name is not None:
+        name = _name_for_now(aws, composition.name, action, name, now)
     arn = execution_arn(aws, composition.name, action, name)
     lease = Lease(aws, settings.table_name, composition.name)
     joined = _reserve(aws, lease, composition.name, action, execution_arn=arn, now=now)
@@ -202,6 +206,27 @@ def _reserve(
         f"the lease of {composition} changed hands {_LEASE_ATTEMPTS} times while envctl "
         "tried to take it; try again"
     )
+
+
+def _name_for_now(aws: Aws, composition: str, action: Action, name: str, now: datetime) -> str:
+    """``name``, unless it belongs to a run that ended longer than REPLAY_WINDOW ago.
+
+    A name from an Idempotency-Key or a click makes retries find their first run; but
+    a key reused after the replay window is a new request (Step Functions keeps names
+    for 90 days), so it gets a name of its own, the same for every retry that hour.
+    """
+    try:
+        described = aws.client("stepfunctions").describe_execution(
+            executionArn=execution_arn(aws, composition, action, name)
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("ExecutionDoesNotExist", "InvalidArn"):
+            return name
+        raise
+    started = described.get("startDate")
+    if described["status"] == "RUNNING" or started is None or now - started < REPLAY_WINDOW:
+        return name
+    return f"{name[:66]}-{now.astimezone(UTC).strftime('%Y%m%d%H')}"
 
 
 def _still_running(aws: Aws, holder: Holder, now: datetime) -> bool:

@@ -258,3 +258,23 @@ def test_run_that_cannot_record_itself_touches_no_resource(
     assert Store(aws, "envctl").state(target.name).state == "failed"
     assert lease_of(aws, target.name) is None
     assert auto_stop_of(aws, target.name) is None
+
+
+def test_same_key_after_the_replay_window_is_a_new_request(aws_env: Emulator, unique: str) -> None:
+    from datetime import UTC, datetime
+
+    aws = Aws()
+    target = composition(f"n{unique}", RESOURCES)
+    runtime = Runtime(aws, Settings())
+    first = runtime.start(target, actor=ANN, execution_name=KEY)
+    assert follow(aws, first.execution_arn, poll_seconds=0.1, timeout_seconds=60).succeeded
+
+    replayed = runtime.start(target, actor=ANN, execution_name=KEY)
+    later = runtime.start(
+        target, actor=ANN, execution_name=KEY, now=datetime.now(UTC) + timedelta(hours=2)
+    )
+
+    assert replayed.execution_arn == first.execution_arn  # a retry finds its run
+    assert later.execution_arn != first.execution_arn  # a reused key starts anew
+    assert follow(aws, later.execution_arn, poll_seconds=0.1, timeout_seconds=60).succeeded
+    assert len(executions(aws, target.name, Action.START)) == 2
