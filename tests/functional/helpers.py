@@ -38,6 +38,9 @@ def entered_states(aws: Aws, execution_arn: str) -> list[str]:
     return names
 
 
+BOOKKEEPING = {"aws-sdk:dynamodb", "aws-sdk:sfn", "aws-sdk:scheduler"}
+
+
 def called_actions(aws: Aws, execution_arn: str) -> list[str]:
     """The AWS API actions the execution called (``rds:stopDBCluster``...), in order."""
     pages = aws.client("stepfunctions").get_paginator("get_execution_history")
@@ -45,8 +48,13 @@ def called_actions(aws: Aws, execution_arn: str) -> list[str]:
     for page in pages.paginate(executionArn=execution_arn):
         for event in page["events"]:
             details = event.get("taskScheduledEventDetails")
-            # Only the resource calls: the DynamoDB state records are not "actions".
-            if details and details["resourceType"].startswith("aws-sdk:"):
+            # Only the resource calls: the run's own bookkeeping (state records, lease,
+            # audit, auto-stop) is not an "action".
+            if (
+                details
+                and details["resourceType"].startswith("aws-sdk:")
+                and details["resourceType"] not in BOOKKEEPING
+            ):
                 service = details["resourceType"].removeprefix("aws-sdk:")
                 calls.append(f"{service}:{details['resource']}")
     return calls

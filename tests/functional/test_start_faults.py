@@ -101,6 +101,8 @@ def assert_nothing_or_everything(aws: Aws, target: Composition) -> str:
 def calls(emulator: Emulator) -> list[str]:
     emulator.prepare()
     with pytest.MonkeyPatch.context() as patch:
+        # Role checks are remembered per process; the dry run must see them.
+        patch.setattr("scheduler_core.runtime.prerequisites._seen_roles", set())
         for name, value in emulator.environment().items():
             patch.setenv(name, value)
         return caller_calls("calls")
