@@ -44,7 +44,7 @@ Target = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 ALLOWED_METHODS = ("GET", "POST")
 # Both handlers take far less than API Gateway's own 10 MB: the webhook handler
-# refuses more than 16 KB itself (bot.webhooks.app.MAX_BODY_BYTES) and Slack's
+# refuses more than 16 KB itself (bot.webhooks.events.MAX_BODY_BYTES) and Slack's
 # payloads are a few KB. A cap a little above that keeps the handler's own 413 in
 # play while an unauthenticated caller cannot make this process buffer megabytes.
 MAX_BODY_BYTES = 64 * 1024

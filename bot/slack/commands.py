@@ -53,12 +53,11 @@ def refuse(
     Every path that declines to act goes through here, so none can forget the audit.
     ``replace_original`` swaps the clicked message (a confirmation) for ``text``.
     """
-    services.runtime.store.audit(
+    services.runtime.refused(
         composition,
-        who=actor(request.user_id, request.user_name).who,
-        what=f"refused {action}",
-        via="slack",
-        detail=why,
+        action=action,
+        actor=actor(request.user_id, request.user_name),
+        why=why,
         now=request.now,
     )
     if replace_original:

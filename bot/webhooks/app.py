@@ -11,12 +11,9 @@ with a stack trace, and no input may raise out of ``handle``.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -30,8 +27,23 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bot.webhooks.events import (
+    Request,
+    clean_event,
+    decoded_body,
+    echo,
+    proxy_error,
+    read_request,
+)
+from bot.webhooks.models import (
+    Accepted,
+    StartAccepted,
+    StartBody,
+    StopBody,
+    accepted,
+    accepted_response,
+)
 from bot.webhooks.security import (
     MalformedBodyError,
     WebhookSettings,
@@ -54,14 +66,8 @@ from scheduler_core.exceptions import (
     UnknownCompositionError,
 )
 from scheduler_core.runtime import read_status
-from scheduler_core.runtime.operations import Actor, Run, Runtime
-from scheduler_core.text import check_plain, printable
+from scheduler_core.runtime.operations import Actor, Runtime
 
-MAX_BODY_BYTES = 16 * 1024
-# Base64 grows 3 bytes to 4 characters: anything longer cannot decode to <= 16 KB.
-MAX_BASE64_CHARS = (MAX_BODY_BYTES + 2) // 3 * 4
-# Caller text echoed in a message (a path, a name, a field) is cut to this length.
-ECHO = 80
 BASE = "/webhooks"
 ROUTES = {
     re.compile(rf"^{BASE}/compositions/[^/]+/(start|stop)/*$"): {"POST"},
@@ -73,208 +79,12 @@ ROUTES = {
 NAMING = re.compile(rf"^{BASE}/compositions/(?P<name>[^/]+)(?:/(?P<action>start|stop))?/*$")
 
 
-class StartBody(BaseModel):
-    """Optional body of a start: how long to keep it up, and why."""
-
-    model_config = ConfigDict(extra="forbid")
-    duration: str | None = Field(
-        default=None, description="e.g. 30m, 2h, 1h30m; at most 7d", examples=["2h"]
-    )
-    reason: str | None = Field(default=None, max_length=500, examples=["ticket CHG-42"])
-
-    @field_validator("duration")
-    @classmethod
-    def _valid_duration(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_duration(value)  # raises ValueError with what is allowed
-        return value
-
-    @field_validator("reason")
-    @classmethod
-    def _plain_reason(cls, value: str | None) -> str | None:
-        return _plain_reason(value)
-
-
-class StopBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    reason: str | None = Field(default=None, max_length=500)
-
-    @field_validator("reason")
-    @classmethod
-    def _plain_reason(cls, value: str | None) -> str | None:
-        return _plain_reason(value)
-
-
-def _plain_reason(value: str | None) -> str | None:
-    """A reason goes into the audit log: one plain line, or a 422."""
-    if value is None:
-        return None
-    try:
-        check_plain(value, field="reason")
-    except BadInputError as exc:
-        # pydantic turns ValueError (not BadInputError) into a validation error.
-        raise ValueError(str(exc).removeprefix("reason: ")) from None
-    return value
-
-
-class Accepted(BaseModel):
-    """202 answer of start and stop."""
-
-    model_config = ConfigDict(extra="forbid")
-    composition: str
-    action: str
-    executionArn: str  # the contract's name
-    joined: bool | None = Field(
-        default=None,
-        description="true when a run of the same action was already in progress: "
-        "nothing new was started and executionArn is that run's (absent otherwise)",
-    )
-
-
-class StartAccepted(Accepted):
-    """202 answer of start: ``auto_stop_at`` when it stops by itself (absent, not null)."""
-
-    auto_stop_at: str | None = Field(
-        default=None, description="when it stops by itself (ISO 8601, UTC); absent otherwise"
-    )
-
-
 def error(status: int, code: str, message: str, **extra: str) -> Response:
     return Response(
         status_code=status,
         content_type="application/json",
         body=json.dumps({"error": code, "message": message, **extra}),
     )
-
-
-def proxy_error(status: int, code: str, message: str) -> dict[str, Any]:
-    """The same error as an API Gateway proxy response (before the resolver runs)."""
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": "application/json"},
-        "body": json.dumps({"error": code, "message": message}),
-        "isBase64Encoded": False,
-    }
-
-
-def echo(text: str) -> str:
-    """Caller text fit to quote in a message: escaped and cut short."""
-    shown = printable(text)
-    return shown if len(shown) <= ECHO else shown[:ECHO] + "..."
-
-
-def _strings(value: Any) -> dict[str, str]:
-    """Only the str → str pairs of a mapping (API Gateway never sends anything else)."""
-    if not isinstance(value, Mapping):
-        return {}
-    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
-
-
-def _headers(event: Mapping[str, Any]) -> dict[str, str]:
-    """Single-value headers, falling back to the last value of a multi-value header."""
-    found = _strings(event.get("headers"))
-    multi = event.get("multiValueHeaders")
-    if isinstance(multi, Mapping):
-        present = {k.lower() for k in found}
-        for name, values in multi.items():
-            if isinstance(name, str) and name.lower() not in present and isinstance(values, list):
-                texts = [item for item in values if isinstance(item, str)]
-                if texts:
-                    found[name] = texts[-1]
-    return found
-
-
-@dataclass(frozen=True, kw_only=True)
-class Request:
-    """What the checks read from an event, every field of the type it claims."""
-
-    path: str
-    method: str
-    headers: dict[str, str]  # keys lower-cased
-    source: str
-
-
-def clean_event(event: Mapping[str, Any], request: Request, *, body: str) -> dict[str, Any]:
-    """The event as the resolver reads it: checked types, decoded JSON body.
-
-    The body was checked to be JSON, so Content-Type says so: curl and many CI tools
-    send JSON as application/x-www-form-urlencoded, which the resolver would parse as
-    a form. Only blanks is no body at all.
-    """
-    headers = {k: v for k, v in _headers(event).items() if k.lower() != "content-type"}
-    headers["Content-Type"] = "application/json"
-    context = event.get("requestContext")
-    context = dict(context) if isinstance(context, Mapping) else {}
-    identity = context.get("identity")
-    identity = dict(identity) if isinstance(identity, Mapping) else {}
-    query = _strings(event.get("queryStringParameters"))
-    multi_query = event.get("multiValueQueryStringParameters")
-    return {
-        **event,
-        "resource": request.path,
-        "path": request.path,
-        "httpMethod": request.method,
-        "headers": headers,
-        "multiValueHeaders": {k: [v] for k, v in headers.items()},
-        "queryStringParameters": query or None,
-        "multiValueQueryStringParameters": {
-            k: [item for item in v if isinstance(item, str)]
-            for k, v in multi_query.items()
-            if isinstance(k, str) and isinstance(v, list)
-        }
-        if isinstance(multi_query, Mapping)
-        else None,
-        "pathParameters": _strings(event.get("pathParameters")) or None,
-        "stageVariables": _strings(event.get("stageVariables")) or None,
-        "requestContext": {**context, "identity": {**identity, "sourceIp": request.source}},
-        "body": body if body.strip() else None,
-        "isBase64Encoded": False,
-    }
-
-
-def read_request(event: Mapping[str, Any]) -> Request:
-    """The fields the checks read, each of the type it claims (else empty)."""
-    path, method = event.get("path"), event.get("httpMethod")
-    context = event.get("requestContext")
-    identity = context.get("identity") if isinstance(context, Mapping) else None
-    source = identity.get("sourceIp") if isinstance(identity, Mapping) else None
-    return Request(
-        path=path if isinstance(path, str) else "",
-        method=method.upper() if isinstance(method, str) else "",
-        headers={k.lower(): v for k, v in _headers(event).items()},
-        source=source if isinstance(source, str) else "",
-    )
-
-
-def _too_large() -> dict[str, Any]:
-    return proxy_error(413, "payload_too_large", f"the body must be at most {MAX_BODY_BYTES} bytes")
-
-
-def decoded_body(event: Mapping[str, Any]) -> str | dict[str, Any]:
-    """The body as text (decoded from base64 when it was), or the error that ends it.
-
-    The limit is in bytes of UTF-8, as API Gateway and the contract count it.
-    """
-    body = event.get("body")
-    if body is None:
-        return ""
-    if not isinstance(body, str):
-        return proxy_error(400, "bad_request", "the body must be text holding a JSON object")
-    if event.get("isBase64Encoded") is True and body:
-        if len(body) > MAX_BASE64_CHARS:
-            return _too_large()
-        try:
-            body = base64.b64decode(body, validate=True).decode("utf-8")
-        except (binascii.Error, ValueError):
-            return proxy_error(400, "bad_request", "the body is not base64 of UTF-8 JSON")
-    # Characters are at least one byte each: a long body is refused without encoding it.
-    if len(body) > MAX_BODY_BYTES:
-        return _too_large()
-    try:
-        size = len(body.encode("utf-8"))
-    except UnicodeEncodeError:  # lone surrogates, which no UTF-8 body can contain
-        return proxy_error(400, "bad_request", "the body is not valid UTF-8")
-    return _too_large() if size > MAX_BODY_BYTES else body
 
 
 class WebhookApi:
@@ -359,8 +169,8 @@ class WebhookApi:
         self._audit_refusal(
             composition.name,
             caller=caller,
-            what=f"refused {action}",
-            detail=f"source {shown} not in the composition's ip_allowlist",
+            action=action,
+            why=f"source {shown} not in the composition's ip_allowlist",
         )
         return proxy_error(
             403,
@@ -376,15 +186,18 @@ class WebhookApi:
         )
         return allowed(source, networks)
 
-    def _audit_refusal(self, composition: str, *, caller: str, what: str, detail: str) -> None:
+    def _audit_refusal(self, composition: str, *, caller: str, action: str, why: str) -> None:
         """Record a refusal in the composition's audit log.
 
         A failed write is logged but does not change the answer: the caller is refused
         either way, and a 502 would tell them more than the 403 does.
         """
         try:
-            self.runtime().store.audit(
-                composition, who=f"api key {caller}", what=what, via="webhook", detail=detail
+            self.runtime().refused(
+                composition,
+                action=action,
+                actor=Actor(who=f"api key {caller}", via="webhook"),
+                why=why,
             )
         except (ClientError, BotoCoreError):
             self.logger.exception("could not audit a refused request")
@@ -569,27 +382,3 @@ class WebhookApi:
     def _aws_error(self, exc: Exception) -> Response:
         self.logger.exception("AWS call failed")
         return error(502, "aws_error", "envctl could not complete the AWS call; see its logs")
-
-
-def accepted_response(model: type[Accepted], action: str) -> dict[str, Any]:
-    """The OpenAPI description of a 202 answer."""
-    return {
-        "description": f"the {action} was accepted, or joined the {action} already running",
-        "content": {"application/json": {"model": model}},
-    }
-
-
-def accepted(composition: str, action: str, run: Run) -> dict[str, Any]:
-    """The 202 body: ``auto_stop_at`` and ``joined`` only when they apply (never null)."""
-    answer: dict[str, Any] = {
-        "composition": composition,
-        "action": action,
-        "executionArn": run.execution_arn,
-    }
-    if run.joined:
-        answer["joined"] = True
-    if action != "start":
-        return Accepted.model_validate(answer).model_dump(exclude_none=True)
-    if run.auto_stop_at is not None:
-        answer["auto_stop_at"] = run.auto_stop_at.isoformat()
-    return StartAccepted.model_validate(answer).model_dump(exclude_none=True)
