@@ -127,7 +127,11 @@ def launch(
         name = _name_for_now(aws, composition.name, action, name, now)
     arn = execution_arn(aws, composition.name, action, name)
     lease = Lease(aws, settings.table_name, composition.name)
-    joined = _reserve(aws, lease, composition.name, action, execution_arn=arn, now=now)
+    # The lease lives in real time (the runs compare it with their own clock), whatever
+    # ``now`` the request was made for.
+    joined = _reserve(
+        aws, lease, composition.name, action, execution_arn=arn, now=datetime.now(UTC)
+    )
     if joined is not None:
         return Launched(execution_arn=joined, joined=True)
     try:

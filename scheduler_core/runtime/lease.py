@@ -103,10 +103,6 @@ class Lease:
             return _holder(exc.response.get("Item")) or NOBODY
         return None
 
-    def holder(self) -> Holder | None:
-        found = self._dynamodb.get_item(TableName=self._table, Key=self._key, ConsistentRead=True)
-        return _holder(found.get("Item"))
-
     def cancel(self, execution_arn: str) -> None:
         """Give back a reservation whose execution could not be started."""
         try:
