@@ -46,7 +46,12 @@ def require_roles(aws: Aws, settings: Settings, *, scheduler: bool) -> None:
         try:
             _iam(aws).get_role(RoleName=arn.rsplit("/", 1)[-1])
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "NoSuchEntity":
+            code = exc.response.get("Error", {}).get("Code")
+            if code in ("AccessDenied", "AccessDeniedException"):
+                # Whoever may not read roles cannot be told; the run itself will say.
+                _seen_roles.add(arn)
+                continue
+            if code != "NoSuchEntity":
                 raise
             raise NotDeployedError(
                 f"the role {arn} does not exist (account {aws.account_id}); {_FIX}, "
