@@ -52,6 +52,8 @@ def outcome_of(detail: dict[str, Any], describe: Any) -> Outcome | None:
     composition, _, action = machine.removeprefix(MACHINE_PREFIX).rpartition("-")
     if action not in ("start", "stop") or not composition:
         return None
+    if _skipped(detail.get("output")):
+        return None  # it did nothing (skip flag, or a run in progress reports its own end)
     error, cause = detail.get("error"), detail.get("cause")
     if detail["status"] != "SUCCEEDED" and not cause:
         # Not every event carries the cause; the execution always has it.
@@ -73,6 +75,15 @@ def outcome_of(detail: dict[str, Any], describe: Any) -> Outcome | None:
         error=error,
         cause=cause,
     )
+
+
+def _skipped(output: Any) -> bool:
+    """True for a run that ended without doing anything (``asl.runs.skipped_end``)."""
+    try:
+        document = json.loads(output) if isinstance(output, str) else None
+    except ValueError:
+        return False
+    return isinstance(document, dict) and "skipped" in document
 
 
 def notify(outcome: Outcome, *, config: Config, store: Store, client: Any) -> list[str]:

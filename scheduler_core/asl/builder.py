@@ -139,7 +139,7 @@ def build_state_machine(
         names["audit_skip"]: tracking.audit_scheduled_run(
             table=table, composition=name, what=f"skipped {verb}", next_state=names["skipped"]
         ),
-        names["skipped"]: {"Type": "Succeed"},
+        names["skipped"]: runs.skipped_end(name, {"skipped": "skip flag"}),
         **lease,
         **audit,
         **auto_stop,

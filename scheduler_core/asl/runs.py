@@ -141,7 +141,9 @@ def lease_states(
         busy: busy_audit(
             table=table, composition=composition, what=f"skipped {verb}", next_state=left_alone
         ),
-        left_alone: {"Type": "Succeed"},
+        left_alone: skipped_end(
+            composition, {"skipped": "in progress", "execution.$": "$.holder.execution[0]"}
+        ),
         no_lease: {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"},
     }
     return take, states
@@ -247,6 +249,11 @@ def busy_audit(*, table: str, composition: str, what: str, next_state: str) -> d
         # The audit entry is a courtesy here: nothing was done either way.
         "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": next_state}],
     }
+
+
+def skipped_end(composition: str, why: dict[str, str]) -> dict[str, Any]:
+    """The end of a run that did nothing; its output says so (the notifier reads it)."""
+    return {"Type": "Pass", "Parameters": {"composition": composition, **why}, "End": True}
 
 
 def release_state(*, table: str, composition: str, next_state: str) -> dict[str, Any]:

@@ -13,12 +13,14 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from bot.notifier import outcome_of
 from infra.emulator.server import Emulator
 from scheduler_core.aws import Aws
 from scheduler_core.config import Composition
@@ -57,6 +59,21 @@ def in_parallel(count: int, call: Callable[[int], Any]) -> list[Any]:
 
     with ThreadPoolExecutor(max_workers=count) as pool:
         return list(pool.map(one, range(count)))
+
+
+def _event_of(aws: Aws, arn: str) -> dict[str, Any]:
+    """The "Execution Status Change" detail EventBridge sends for a finished execution."""
+    described = aws.client("stepfunctions").describe_execution(executionArn=arn)
+    return {
+        "executionArn": arn,
+        "stateMachineArn": described["stateMachineArn"],
+        "status": described["status"],
+        "input": described.get("input"),
+    }
+
+
+def never_called(**_: Any) -> dict[str, Any]:
+    raise AssertionError("describe_execution is not needed for a finished run")
 
 
 def own_runtime() -> Runtime:
@@ -160,6 +177,9 @@ def test_scheduled_start_racing_a_requested_start_runs_the_resources_once(
         # Scheduler always starts its own execution: whichever came second did nothing.
         [idle] = arns - set(ran)
         assert f"Start of {target.name} left alone" in entered_states(aws, idle)
+        # Its output says it did nothing, so the notifier does not report it as a start.
+        output = aws.client("stepfunctions").describe_execution(executionArn=idle)["output"]
+        assert outcome_of({**_event_of(aws, idle), "output": output}, never_called) is None
         assert len(skipped) == 1 and "in progress" in skipped[0].detail
 
 
@@ -263,3 +283,39 @@ def test_window_bracket_yields_to_a_run_in_progress(aws_env: Emulator, unique: s
     fire(aws, f"envctl-{target.name}", "window-k1-start")
 
     assert database.read() == "available"
+
+
+def test_scheduled_start_during_a_run_does_nothing_and_says_so(
+    aws: Aws, target: Composition
+) -> None:
+    from scheduler_core.runtime.deploy import execution_arn
+    from scheduler_core.runtime.lease import Lease
+
+    runtime = own_runtime()
+    finish(aws, runtime.start(target, actor=Actor(who="warm-up", via="cli")).execution_arn)
+    someone = execution_arn(aws, target.name, Action.STOP, "someone-stopping")
+    now = datetime.now(UTC)
+    assert (
+        Lease(aws, "envctl", target.name).reserve(
+            execution_arn=someone, action=Action.STOP, now=now
+        )
+        is None
+    )
+    sfn = aws.client("stepfunctions")
+    machine = f"arn:aws:states:us-east-1:123456789012:stateMachine:envctl-{target.name}-start"
+
+    scheduled = sfn.start_execution(
+        stateMachineArn=machine, input='{"trigger": "schedule"}', name="sched-busy"
+    )["executionArn"]
+
+    finish(aws, scheduled)
+    visited = entered_states(aws, scheduled)
+    assert f"Start of {target.name} left alone" in visited
+    assert f"Record {target.name} starting" not in visited
+    [skipped] = [e for e in Store(aws, "envctl").history(target.name) if e.via == "schedule"]
+    assert (skipped.what, skipped.detail) == (
+        "skipped start",
+        f"a stop is in progress (execution {someone})",
+    )
+    output = sfn.describe_execution(executionArn=scheduled)["output"]
+    assert outcome_of({**_event_of(aws, scheduled), "output": output}, never_called) is None

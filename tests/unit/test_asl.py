@@ -513,7 +513,7 @@ def expected_top_level_graph(action: Action, name: str = "env") -> dict[str, tup
         "scheduled": ("Choice", ["consume", "take"]),
         "consume": ("Task", ["audit_skip", "take"]),
         "audit_skip": ("Task", ["skipped"]),
-        "skipped": ("Succeed", []),
+        "skipped": ("Pass", []),
         # Next: the lease is ours. Catch: someone holds it, or the write failed.
         "take": ("Task", ["audit_expires", "read_lease", "no_lease"]),
         "read_lease": ("Task", ["lease_route", "no_lease"]),
@@ -526,7 +526,7 @@ def expected_top_level_graph(action: Action, name: str = "env") -> dict[str, tup
         "take_over": ("Task", ["audit_expires", "take", "no_lease"]),
         # Next and Catch: a failed audit of it still leaves the run alone.
         "busy": ("Task", ["left_alone", "left_alone"]),
-        "left_alone": ("Succeed", []),
+        "left_alone": ("Pass", []),
         "no_lease": ("Fail", []),
         "audit_expires": ("Choice", ["audit_request", "audit"]),
         "audit_request": ("Task", [auto_stop_entry(action), "record_failed"]),
@@ -771,6 +771,8 @@ def run_top_level(
             continue
         if kind == "Pass":
             data = apply_template(state["Parameters"], data)
+            if state.get("End"):
+                return visited, ("succeeded", data)
             name = state["Next"]
             continue
         assert kind in {"Task", "Parallel"}, kind

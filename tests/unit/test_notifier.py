@@ -60,3 +60,14 @@ def test_other_machines_running_states_and_window_machines_are_ignored() -> None
         outcome_of(detail(stateMachineArn=f"{ARN}:stateMachine:envctl-staging-windows"), never)
         is None
     )
+
+
+def test_runs_that_did_nothing_are_not_reported_as_started() -> None:
+    skipped = json.dumps({"composition": "staging", "skipped": "skip flag"})
+    busy = json.dumps({"composition": "staging", "skipped": "in progress", "execution": "x"})
+
+    assert outcome_of(detail(output=skipped), never) is None
+    assert outcome_of(detail(output=busy), never) is None
+    done = outcome_of(detail(output=json.dumps({"composition": "staging"})), never)
+    assert done is not None and done.succeeded
+    assert outcome_of(detail(output="not json"), never) is not None
