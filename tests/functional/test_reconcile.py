@@ -171,6 +171,26 @@ def test_apply_keeps_a_paused_schedule_paused(aws_env: Emulator, unique: str) ->
     assert schedule(aws_env, f"envctl-{name}", "start")["State"] == "DISABLED"
 
 
+def test_apply_of_a_changed_cron_keeps_a_paused_composition_paused(
+    aws_env: Emulator, unique: str
+) -> None:
+    from scheduler_core.runtime.operations import Actor, Runtime
+
+    name = f"q{unique}"
+    apply(config_of({name: office_hours(unique)}))
+    Runtime(Aws(), Settings()).set_paused(
+        config_of({name: office_hours(unique)}).get(name), True, actor=Actor(who="t", via="cli")
+    )
+
+    changed = apply(config_of({name: office_hours(unique, start_resources_at="0 9 ? * MON-FRI *")}))
+
+    assert changed  # the start schedule was updated...
+    start = schedule(aws_env, f"envctl-{name}", "start")
+    assert start["ScheduleExpression"] == "cron(0 9 ? * MON-FRI *)"
+    assert start["State"] == "DISABLED"  # ...and is still paused
+    assert schedule(aws_env, f"envctl-{name}", "stop")["State"] == "DISABLED"
+
+
 def test_prune_deletes_only_what_envctl_created_for_removed_compositions(
     aws_env: Emulator, unique: str
 ) -> None:
