@@ -1,201 +1,42 @@
-"""Window coverage, checked against a brute-force minute-by-minute oracle.
+"""Window coverage, checked against the brute-force oracle of ``window_oracle``.
 
-The oracle below shares no code with ``scheduler_core.windows``. It walks every UTC
-minute from a warm-up point before ``now`` to past the horizon, converts each minute
-to the composition's wall clock, and applies a start or stop when that wall minute is
-an occurrence of the schedule (computed with pyawscron on naive local time) and has
-not been seen before: wall minutes that spring-forward skips never turn up, and
-those that fall-back repeats only count the first time — the EventBridge Scheduler
-rules. Each window occurrence, widened by the margin, is then covered when every one
-of its minutes is a running minute.
+The oracle walks every minute and shares no code with ``scheduler_core.windows``.
+Its functions are also imported from here by ``benchmarks/windows.py``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pyawscron import AWSCron
 
-from scheduler_core.config.models import ON_DEMAND, Composition, Notify
-from scheduler_core.windows import ResourceWindow, WindowAnalysis, analyse_windows
+from scheduler_core.config.models import ON_DEMAND
+from scheduler_core.windows import WindowAnalysis, analyse_windows
+from tests.unit.window_oracle import (
+    DAYS,
+    WEEK,
+    WindowSpec,
+    brute_force,
+    composition,
+    first_instances,
+    resource_window,
+    running_minutes,
+    wall_minutes,
+)
 
-NOW = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday
+__all__ = ["WindowSpec", "brute_force", "first_instances", "running_minutes", "wall_minutes"]
+
+# No instant is special: a Wednesday afternoon and a Saturday a minute before midnight.
+NOWS = (
+    datetime(2026, 1, 7, 13, 37, tzinfo=UTC),
+    datetime(2026, 5, 16, 23, 59, tzinfo=UTC),
+)
+NOW = NOWS[0]
 TIMEZONES = ("Europe/Amsterdam", "America/New_York", "Asia/Kolkata", "Australia/Sydney", "UTC")
 OFFICE_HOURS = ("0 8 ? * MON-FRI *", "0 19 ? * MON-FRI *")
-WARM_UP = 8 * 1440  # minutes before now: weekly schedules have settled by then
-WEEK = 7 * 1440
-EPOCH = datetime(1970, 1, 1)
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-WindowSpec = tuple[str, ...] | tuple[str, str, str, int]
-
-
-# --- the oracle ---------------------------------------------------------------
-
-
-def epoch_minute(moment: datetime) -> int:
-    return int(moment.timestamp()) // 60
-
-
-@lru_cache(maxsize=32)
-def wall_minutes(timezone: str, base: int, size: int) -> tuple[int, ...]:
-    """Wall-clock minute (minutes since 1970-01-01 local) of each UTC minute.
-
-    The UTC offset is read every 15 minutes: every transition in the tz database
-    for these zones falls on a quarter hour.
-    """
-    zone = ZoneInfo(timezone)
-    offsets = [
-        int(datetime.fromtimestamp((base + quarter * 15) * 60, zone).utcoffset().total_seconds())
-        // 60
-        for quarter in range(size // 15 + 1)
-    ]
-    return tuple(base + index + offsets[index // 15] for index in range(size))
-
-
-def cron_walls(expression: str, first: int, last: int) -> set[int]:
-    """Wall minutes in [first, last] at which the cron fires, by pyawscron on naive time."""
-    cron = AWSCron(expression)
-    moment = (EPOCH + timedelta(minutes=first - 1)).replace(tzinfo=UTC)
-    found: set[int] = set()
-    while True:
-        moment = cron.occurrence(moment).next()
-        wall = epoch_minute(moment) if moment else last + 1
-        if wall > last:
-            return found
-        found.add(wall)
-
-
-@lru_cache(maxsize=32)
-def first_instances(timezone: str, base: int, size: int) -> tuple[bool, ...]:
-    """For each UTC minute: is its wall minute seen for the first time (not a fall-back repeat)?"""
-    flags, highest = [], -1
-    for wall in wall_minutes(timezone, base, size):
-        flags.append(wall > highest)
-        highest = max(highest, wall)
-    return tuple(flags)
-
-
-def firing_minutes(expression: str, timezone: str, base: int, size: int) -> list[int]:
-    """Indexes of the UTC minutes at which the cron fires (first instance of a wall minute)."""
-    walls = wall_minutes(timezone, base, size)
-    fires = cron_walls(expression, walls[0] - 1440, walls[-1] + 1440)
-    first = first_instances(timezone, base, size)
-    return [index for index, wall in enumerate(walls) if wall in fires and first[index]]
-
-
-@lru_cache(maxsize=64)
-def running_minutes(timezone: str, start: str, stop: str, base: int, size: int) -> bytes:
-    """1 for each UTC minute in which the schedule has the composition running."""
-    running = bytearray(size)
-    if start == ON_DEMAND:
-        return bytes(running)
-    events = sorted(
-        [(index, 0) for index in firing_minutes(start, timezone, base, size)]
-        + (
-            []
-            if stop == ON_DEMAND
-            else [(index, 1) for index in firing_minutes(stop, timezone, base, size)]
-        )
-    )
-    # A start and a stop in the same minute: the start first, so the stop wins.
-    state, since = 0, 0
-    for index, event in [*events, (size, 1)]:
-        running[since:index] = bytes([state]) * (index - since)
-        since = index
-        state = 1 if event == 0 else 0
-    return bytes(running)
-
-
-def minute_of_week(minute: int) -> int:
-    return ((minute // 1440 + 3) % 7) * 1440 + minute % 1440  # 1970-01-01 was a Thursday
-
-
-def window_minutes(
-    window: WindowSpec, now: int, horizon: int, base: int, size: int
-) -> list[tuple[int, int]]:
-    """(first minute, minutes) of each window occurrence opening in [now, horizon)."""
-    kind = window[0]
-    if kind == "aws_backup":
-        _, expression, timezone, start_window = window
-        fires = firing_minutes(expression[5:-1], timezone, base, size)
-        return [(base + i, start_window) for i in fires if now <= base + i < horizon]
-    period = WEEK if kind == "maintenance" else 1440
-    opens, closes = (part.strip().lower() for part in window[1].split("-"))
-
-    def position(text: str) -> int:
-        *day, hour, minute = text.split(":")
-        return (DAYS.index(day[0]) * 1440 if day else 0) + int(hour) * 60 + int(minute)
-
-    def phase(minute: int) -> int:
-        return minute_of_week(minute) % period
-
-    first = next(m for m in range(now, now + period) if phase(m) == position(opens))
-    length = next(n for n in range(1, period + 1) if phase(first + n) == position(closes))
-    return [(m, length) for m in range(first, horizon, period)]
-
-
-def brute_force(
-    *,
-    timezone: str,
-    start: str,
-    stop: str,
-    margin: int,
-    window: WindowSpec,
-    now: datetime,
-    weeks: int,
-) -> tuple[int, int]:
-    """(uncovered occurrences, occurrences) by walking minutes."""
-    now_minute = epoch_minute(now)
-    base = now_minute - WARM_UP
-    size = WARM_UP + (weeks + 1) * WEEK
-    running = running_minutes(timezone, start, stop, base, size)
-    occurrences = window_minutes(window, now_minute, now_minute + weeks * WEEK, base, size)
-    uncovered = sum(
-        0 in running[first - margin - base : first + length + margin - base]
-        for first, length in occurrences
-    )
-    return uncovered, len(occurrences)
-
-
-# --- helpers --------------------------------------------------------------------
-
-
-def composition(timezone: str, start: str, stop: str, margin: int = 15) -> Composition:
-    return Composition(
-        name="staging",
-        description="",
-        timezone=timezone,
-        start_resources_at=start,
-        stop_resources_at=stop,
-        auto_stop_after=None,
-        window_margin_minutes=margin,
-        notify=Notify(),
-        access=None,
-        resources=(),
-    )
-
-
-def resource_window(window: WindowSpec) -> ResourceWindow:
-    kind = window[0]
-    if kind == "maintenance":
-        return ResourceWindow.maintenance("rds_instance", "db1", str(window[1]))
-    if kind == "backup":
-        return ResourceWindow.backup("rds_instance", "db1", str(window[1]))
-    _, expression, timezone, start_window = window
-    return ResourceWindow.aws_backup(
-        "rds_instance",
-        "db1",
-        expression=str(expression),
-        timezone=str(timezone),
-        start_window_minutes=int(start_window),
-    )
 
 
 def analyse(
@@ -226,6 +67,7 @@ class Case:
     window: WindowSpec
     expect: str  # "covered", "uncovered" (every occurrence) or "partly"
     margin: int = 15
+    nows: tuple[datetime, ...] = NOWS
 
 
 AMS, NYC, KOL, SYD = "Europe/Amsterdam", "America/New_York", "Asia/Kolkata", "Australia/Sydney"
@@ -331,8 +173,10 @@ CASES = (
         timezone="UTC",
         start="0 8 12 1 ? 2026",
         stop=ON_DEMAND,
-        window=("backup", "03:00-03:30"),  # 5 to 12 January miss, then always running
+        window=("backup", "03:00-03:30"),  # until 12 January miss, then always running
         expect="partly",
+        # Both before the one start: the oracle's warm-up cannot see a start long past.
+        nows=(datetime(2026, 1, 7, 13, 37, tzinfo=UTC), datetime(2026, 1, 10, 0, 1, tzinfo=UTC)),
     ),
     Case(
         name="stop_on_demand_keeps_running_after_the_last_start",
@@ -427,8 +271,12 @@ CASES = (
 )
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
-def test_coverage_equals_brute_force(case: Case) -> None:
+@pytest.mark.parametrize(
+    ("case", "now"),
+    [(case, now) for case in CASES for now in case.nows],
+    ids=lambda value: value.name if isinstance(value, Case) else f"{value:%a-%Y%m%dT%H%M}",
+)
+def test_coverage_equals_brute_force(case: Case, now: datetime) -> None:
     arguments = {
         "timezone": case.timezone,
         "start": case.start,
@@ -436,8 +284,8 @@ def test_coverage_equals_brute_force(case: Case) -> None:
         "margin": case.margin,
         "window": case.window,
     }
-    analysis = analyse(**arguments)
-    uncovered, total = brute_force(**arguments, now=NOW, weeks=52)
+    analysis = analyse(**arguments, now=now)
+    uncovered, total = brute_force(**arguments, now=now, weeks=52)
     assert (analysis.uncovered_occurrences, analysis.occurrences) == (uncovered, total)
     assert analysis.covered is (uncovered == 0)
     expected = {
@@ -450,12 +298,14 @@ def test_coverage_equals_brute_force(case: Case) -> None:
 
 # --- property: random office hours and windows ------------------------------------
 
+# Each a few days before DST changes; the property adds up to a week of minutes to it,
+# so that ``now`` falls on any weekday at any time of day.
 DST_EDGES = (
-    NOW,
-    datetime(2026, 3, 2, tzinfo=UTC),  # US and EU spring forward within 6 weeks
-    datetime(2026, 3, 23, tzinfo=UTC),  # EU spring forward, Sydney falls back
-    datetime(2026, 9, 28, tzinfo=UTC),  # Sydney springs forward
-    datetime(2026, 10, 19, 7, 30, tzinfo=UTC),  # EU and US fall back
+    datetime(2026, 1, 7, 13, 37, tzinfo=UTC),  # no change within 6 weeks
+    datetime(2026, 3, 1, 11, 5, tzinfo=UTC),  # US and EU spring forward within 6 weeks
+    datetime(2026, 3, 21, 23, 59, tzinfo=UTC),  # EU spring forward, Sydney falls back
+    datetime(2026, 9, 26, 0, 1, tzinfo=UTC),  # Sydney springs forward
+    datetime(2026, 10, 18, 7, 30, tzinfo=UTC),  # EU and US fall back
 )
 CLOCK = st.tuples(st.integers(0, 23), st.sampled_from((0, 5, 15, 30, 45, 50)))
 DAY_LISTS = ("MON-FRI", "MON-SAT", "SUN-THU", "*", "TUE,THU", "SAT", "MON,WED-FRI")
@@ -502,11 +352,13 @@ def windows(draw: st.DrawFn) -> WindowSpec:
     schedule=schedules(),
     window=windows(),
     margin=st.sampled_from((0, 10, 15, 30)),
-    now=st.sampled_from(DST_EDGES),
+    edge=st.sampled_from(DST_EDGES),
+    offset=st.integers(0, WEEK - 1),
 )
 def test_random_office_hours_equal_brute_force(
-    schedule: tuple[str, str, str], window: WindowSpec, margin: int, now: datetime
+    schedule: tuple[str, str, str], window: WindowSpec, margin: int, edge: datetime, offset: int
 ) -> None:
+    now = edge + timedelta(minutes=offset)
     timezone, start, stop = schedule
     arguments = {
         "timezone": timezone,
