@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from scheduler_core.windows.brackets import Bracket
@@ -110,7 +110,8 @@ def analyse_windows(
     Args:
         composition: the composition (name, timezone, start/stop schedules, margin).
         windows: windows of its resources, e.g. from ``collect_windows``.
-        now: aware datetime; occurrences that open in [now, now + weeks) count.
+        now: aware datetime, in any zone; occurrences that open in [now, now + weeks)
+            count, the weeks being 7 x 24 hours from the instant ``now``.
         weeks: how far ahead to look (52 in production; shorter in tests).
 
     Returns:
@@ -123,6 +124,8 @@ def analyse_windows(
     """
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
+    # In UTC: adding weeks to a local wall clock would move the horizon across DST.
+    now = now.astimezone(UTC)
     margin = timedelta(minutes=composition.window_margin_minutes)
     horizon = now + timedelta(weeks=weeks)
     parsed = [window.spec for window in windows if window.spec is not None]
