@@ -12,7 +12,15 @@ from hypothesis import strategies as st
 from scheduler_core.config.models import ON_DEMAND, Composition, Notify
 from scheduler_core.windows import ResourceWindow, WindowAnalysis, analyse_windows, window_key
 
-NOW = datetime(2026, 1, 5, tzinfo=UTC)
+# No instant is special: a Wednesday afternoon, a Saturday a minute before midnight
+# and a Sunday just after midnight, on the day Europe falls back.
+NOWS = (
+    datetime(2026, 1, 7, 13, 37, tzinfo=UTC),
+    datetime(2026, 5, 16, 23, 59, tzinfo=UTC),
+    datetime(2026, 10, 25, 0, 1, tzinfo=UTC),
+)
+NOW = NOWS[0]
+ANY_NOW = pytest.mark.parametrize("now", NOWS, ids=lambda now: f"{now:%a-%Y%m%dT%H%M}")
 AMS, NYC = "Europe/Amsterdam", "America/New_York"
 OFFICE_HOURS = ("0 8 ? * MON-FRI *", "0 19 ? * MON-FRI *")
 JSON_KEYS = [
@@ -51,8 +59,10 @@ def composition(
 ON_DEMAND_ONLY = composition(start=ON_DEMAND, stop=ON_DEMAND)
 
 
-def analyse_one(window: ResourceWindow, target: Composition = ON_DEMAND_ONLY) -> WindowAnalysis:
-    [analysis] = analyse_windows(target, [window], now=NOW)
+def analyse_one(
+    window: ResourceWindow, target: Composition = ON_DEMAND_ONLY, *, now: datetime = NOW
+) -> WindowAnalysis:
+    [analysis] = analyse_windows(target, [window], now=now)
     return analysis
 
 
@@ -132,8 +142,21 @@ def test_aws_backup_brackets_shift_the_rule_in_its_timezone(
     ]
 
 
-def test_sunday_window_with_weekday_schedule_matches_the_design_example() -> None:
-    analysis = analyse_one(maintenance("sun:03:00-sun:03:30"), composition())
+@pytest.mark.parametrize(
+    ("now", "next_uncovered_at"),
+    [
+        (datetime(2026, 1, 7, 13, 37, tzinfo=UTC), datetime(2026, 1, 11, 3, 0, tzinfo=UTC)),
+        # An occurrence opening at now counts; one that opened a minute ago does not.
+        (datetime(2026, 1, 11, 3, 0, tzinfo=UTC), datetime(2026, 1, 11, 3, 0, tzinfo=UTC)),
+        (datetime(2026, 1, 11, 3, 1, tzinfo=UTC), datetime(2026, 1, 18, 3, 0, tzinfo=UTC)),
+        (datetime(2026, 10, 24, 23, 59, tzinfo=UTC), datetime(2026, 10, 25, 3, 0, tzinfo=UTC)),
+    ],
+    ids=lambda value: f"{value:%a-%Y%m%dT%H%M}",
+)
+def test_sunday_window_with_weekday_schedule_matches_the_design_example(
+    now: datetime, next_uncovered_at: datetime
+) -> None:
+    analysis = analyse_one(maintenance("sun:03:00-sun:03:30"), composition(), now=now)
     assert analysis.as_json() == {
         "composition": "staging",
         "resource_type": "rds_instance",
@@ -147,42 +170,48 @@ def test_sunday_window_with_weekday_schedule_matches_the_design_example() -> Non
             {"action": "stop", "expression": "cron(45 3 ? * SUN *)", "timezone": "UTC"},
         ],
     }
-    assert analysis.next_uncovered_at == datetime(2026, 1, 11, 3, 0, tzinfo=UTC)
+    assert analysis.next_uncovered_at == next_uncovered_at
     assert [bracket.run_at for bracket in analysis.brackets] == [
         "every Sunday at 02:45 UTC, 15 min before the window opens",
         "every Sunday at 03:45 UTC, 15 min after the window closes",
     ]
 
 
-def test_covered_window_has_no_schedules() -> None:
-    analysis = analyse_one(maintenance("wed:10:00-wed:10:30"), composition())
+@ANY_NOW
+def test_covered_window_has_no_schedules(now: datetime) -> None:
+    analysis = analyse_one(maintenance("wed:10:00-wed:10:30"), composition(), now=now)
     assert analysis.covered
     assert analysis.as_json()["schedules"] == []
     assert list(analysis.as_json()) == JSON_KEYS
 
 
-def test_no_brackets_when_the_composition_already_runs_at_every_bracket_start() -> None:
+@ANY_NOW
+def test_no_brackets_when_the_composition_already_runs_at_every_bracket_start(
+    now: datetime,
+) -> None:
     # Running Monday 00:00 to Saturday 00:00: the window opens while running, but the
     # composition's own stop at Saturday 00:00 cuts it; a start bracket cannot help.
     week = composition(timezone="UTC", start="0 0 ? * MON *", stop="0 0 ? * SAT *", margin=0)
-    analysis = analyse_one(maintenance("fri:23:45-sat:00:15"), week)
+    analysis = analyse_one(maintenance("fri:23:45-sat:00:15"), week, now=now)
     assert analysis.uncovered_occurrences == 52
     assert analysis.brackets == ()
     assert analysis.problem is not None and "stop" in analysis.problem
     assert analysis.as_json()["problem"] == analysis.problem
 
 
-def test_stop_bracket_inside_office_hours_is_counted_as_conflict() -> None:
+@ANY_NOW
+def test_stop_bracket_inside_office_hours_is_counted_as_conflict(now: datetime) -> None:
     # 06:50 UTC is 07:50 (winter) or 08:50 (summer) in Amsterdam: the stop bracket at
     # 07:35 UTC always falls in office hours, so its runner must skip it.
-    analysis = analyse_one(maintenance("wed:06:50-wed:07:20"), composition())
+    analysis = analyse_one(maintenance("wed:06:50-wed:07:20"), composition(), now=now)
     assert 0 < analysis.uncovered_occurrences < 52
     assert len(analysis.brackets) == 2
     assert analysis.stop_conflicts == 52
 
 
-def test_rule_with_several_times_a_day_has_a_problem_instead_of_brackets() -> None:
-    analysis = analyse_one(aws_backup("cron(0 */6 ? * * *)", "UTC", 60))
+@ANY_NOW
+def test_rule_with_several_times_a_day_has_a_problem_instead_of_brackets(now: datetime) -> None:
+    analysis = analyse_one(aws_backup("cron(0 */6 ? * * *)", "UTC", 60), now=now)
     assert analysis.uncovered_occurrences == 4 * 364
     assert analysis.brackets == ()
     assert analysis.problem is not None and "single fixed minute and hour" in analysis.problem

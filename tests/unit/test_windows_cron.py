@@ -110,30 +110,46 @@ def schedule(start: str, stop: str, timezone: str = "Europe/Amsterdam") -> Compo
     )
 
 
-def test_running_time_spans_each_start_to_the_next_stop() -> None:
+@pytest.mark.parametrize(
+    ("begin", "days"),
+    [
+        (utc(2026, 1, 5), (5, 6, 7, 8, 9)),
+        # The run going on at begin started before it; the one going on at end stops there.
+        (utc(2026, 1, 7, 13, 37), (7, 8, 9, 12, 13, 14)),
+        (utc(2026, 1, 10, 23, 59), (12, 13, 14, 15, 16)),
+    ],
+    ids=lambda value: f"{value:%a-%H%M}" if isinstance(value, datetime) else None,
+)
+def test_running_time_spans_each_start_to_the_next_stop(
+    begin: datetime, days: tuple[int, ...]
+) -> None:
     office = schedule("0 8 ? * MON-FRI *", "0 19 ? * MON-FRI *")
-    time = running_time(office, begin=utc(2026, 1, 5), end=utc(2026, 1, 12))
-    assert [(span.start.hour, span.end.hour) for span in time.intervals] == [(7, 18)] * 5
-    assert time.covers(utc(2026, 1, 5, 7), utc(2026, 1, 5, 18))
-    assert not time.covers(utc(2026, 1, 5, 7), utc(2026, 1, 5, 18, 1))
+    end = begin + timedelta(weeks=1)
+    time = running_time(office, begin=begin, end=end)
+    assert [(span.start, span.end) for span in time.intervals] == [
+        (utc(2026, 1, day, 7), min(utc(2026, 1, day, 18), end)) for day in days
+    ]
+    first = days[0]
+    assert time.covers(utc(2026, 1, first, 7), utc(2026, 1, first, 18))
+    assert not time.covers(utc(2026, 1, first, 7), utc(2026, 1, first, 18, 1))
 
 
 def test_schedule_crossing_midnight_is_running_at_the_start_of_the_span() -> None:
     night = schedule("0 22 * * ? *", "0 6 * * ? *", "UTC")
-    time = running_time(night, begin=utc(2026, 1, 5, 1), end=utc(2026, 1, 6))
-    assert time.intervals[0].start == utc(2026, 1, 4, 22)
-    assert time.intervals[0].end == utc(2026, 1, 5, 6)
-    assert time.is_running(utc(2026, 1, 5, 23))
+    time = running_time(night, begin=utc(2026, 1, 7, 1, 37), end=utc(2026, 1, 8))
+    assert time.intervals[0].start == utc(2026, 1, 6, 22)
+    assert time.intervals[0].end == utc(2026, 1, 7, 6)
+    assert time.is_running(utc(2026, 1, 7, 23))
 
 
 def test_start_and_stop_in_the_same_minute_leave_it_stopped() -> None:
     same = schedule("0 8 * * ? *", "0 8 * * ? *", "UTC")
-    assert running_time(same, begin=utc(2026, 1, 5), end=utc(2026, 2, 5)).intervals == ()
+    assert running_time(same, begin=utc(2026, 1, 7, 13, 37), end=utc(2026, 2, 5)).intervals == ()
 
 
 @pytest.mark.parametrize(("start", "stop"), [(ON_DEMAND, ON_DEMAND), (ON_DEMAND, "0 19 * * ? *")])
 def test_without_start_schedule_nothing_runs(start: str, stop: str) -> None:
-    time = running_time(schedule(start, stop), begin=utc(2026, 1, 5), end=utc(2026, 3, 5))
+    time = running_time(schedule(start, stop), begin=utc(2026, 1, 10, 23, 59), end=utc(2026, 3, 5))
     assert time.intervals == ()
 
 
