@@ -8,7 +8,11 @@ them work both under ``moto.mock_aws()`` and in ``moto.server.ThreadedMotoServer
 
 FSx throughput changes are asynchronous in AWS: the file system carries a
 ``FILE_SYSTEM_UPDATE`` administrative action that is ``PENDING`` until the change lands.
-The emulator mimics that with a configurable delay (``FSX_UPDATE_SECONDS``).
+The emulator mimics that with a delay: ``FSX_UPDATE_SECONDS`` (or its environment
+variable) when set, else the lifecycle's FSx update time at the emulator's speed
+(``infra.emulator.lifecycle``). EFS throughput changes leave the file system
+``updating`` for the lifecycle's EFS update time; another change meanwhile is refused
+with ``IncorrectFileSystemLifeCycleState``, as in AWS.
 """
 
 from __future__ import annotations
@@ -32,12 +36,17 @@ from moto.fsx.models import FileSystem as FsxFileSystem
 from moto.fsx.models import FSxBackend
 from moto.fsx.responses import FSxResponse
 
+from infra.emulator import lifecycle
 from infra.emulator.patching import JsonProtocolError, wrap_once
 
 logger = logging.getLogger(__name__)
 
-#: Seconds an FSx throughput update stays PENDING. Read when an update is requested.
-FSX_UPDATE_SECONDS: float = 0.0
+#: Seconds an FSx throughput update stays PENDING. Read when an update is requested;
+#: None: the lifecycle's FSx update time at the current speed.
+FSX_UPDATE_SECONDS: float | None = None
+#: Seconds an EFS file system stays ``updating`` after a throughput change; None: the
+#: lifecycle's EFS update time at the current speed.
+EFS_UPDATE_SECONDS: float | None = None
 #: Environment variable that, when set, overrides ``FSX_UPDATE_SECONDS``.
 FSX_UPDATE_SECONDS_ENV = "ENVCTL_EMULATOR_FSX_UPDATE_SECONDS"
 
@@ -78,6 +87,8 @@ def fsx_update_delay() -> float:
         except ValueError:
             # A typo in the env var should not turn every update into an HTTP 500.
             logger.warning("ignoring non-numeric %s=%r", FSX_UPDATE_SECONDS_ENV, raw)
+    if FSX_UPDATE_SECONDS is None:
+        return lifecycle.duration("fsx.update")
     return max(0.0, float(FSX_UPDATE_SECONDS))
 
 
@@ -108,6 +119,11 @@ def _efs_backend_update_file_system(
         raise EfsBadRequest(
             "ProvisionedThroughputInMibps is required when changing ThroughputMode to provisioned."
         )
+    if lifecycle.current(file_system) is not None:
+        raise JsonProtocolError(
+            "IncorrectFileSystemLifeCycleState",
+            f"File system {file_system_id} is updating; try again when it is available.",
+        )
     with _LOCK:
         file_system.throughput_mode = new_mode
         if provisioned_throughput_in_mibps is not None:
@@ -115,6 +131,10 @@ def _efs_backend_update_file_system(
         elif new_mode != "provisioned":
             # AWS only reports a provisioned figure for provisioned file systems.
             file_system.provisioned_throughput_in_mibps = None
+    updating = (
+        lifecycle.duration("efs.update") if EFS_UPDATE_SECONDS is None else EFS_UPDATE_SECONDS
+    )
+    lifecycle.begin(file_system, file_system_id, "updating", max(0.0, updating))
     return file_system
 
 
@@ -137,6 +157,13 @@ def _settle(file_system: FsxFileSystem, now: float | None = None) -> None:
     with _LOCK:
         for action in getattr(file_system, _ACTIONS_ATTR, []):
             if action["Status"] != "PENDING" or action["_due"] > now:
+                continue
+            if lifecycle.is_held(file_system.file_system_id):
+                continue
+            failure = lifecycle.terminal_state(file_system.file_system_id)
+            if failure is not None:
+                action["Status"] = failure
+                action["FailureDetails"] = {"Message": "The update failed."}
                 continue
             target = action["TargetFileSystemValues"]["WindowsConfiguration"]
             windows = dict(file_system.windows_configuration or {})
@@ -256,6 +283,21 @@ def _wrap_fsx_to_dict(original: Callable[..., dict[str, Any]]) -> Callable[..., 
     return to_dict
 
 
+def _wrap_efs_info_json(
+    original: Callable[..., dict[str, Any]],
+) -> Callable[..., dict[str, Any]]:
+    """Report ``updating`` while a throughput change is under way."""
+
+    def info_json(self: EfsFileSystem) -> dict[str, Any]:
+        result = original(self)
+        transition = lifecycle.current(self)
+        if transition is not None:
+            result["LifeCycleState"] = transition.via
+        return result
+
+    return info_json
+
+
 def _wrap_fsx_describe(original: Callable[..., Any]) -> Callable[..., Any]:
     """Complete due updates before describing, so a describe observes finished work."""
 
@@ -278,4 +320,5 @@ def install() -> None:
         FSxBackend.update_file_system = _fsx_backend_update_file_system  # type: ignore[attr-defined]
         FSxResponse.update_file_system = _fsx_response_update_file_system  # type: ignore[attr-defined]
         wrap_once(FsxFileSystem, "to_dict", _wrap_fsx_to_dict)
+        wrap_once(EfsFileSystem, "info_json", _wrap_efs_info_json)
         wrap_once(FSxBackend, "describe_file_systems", _wrap_fsx_describe)

@@ -2,9 +2,11 @@
 
 ``Emulator`` runs moto's threaded server on 127.0.0.1 in this process, so the
 patches below (request/response casing of SDK integrations, EFS and FSx
-UpdateFileSystem) apply to the state machines it executes. It then creates what a
-deployed stack would have created: the two default roles and the DynamoDB table
-(README "Settings"), so every command works against a bare emulator.
+UpdateFileSystem, resources that take time to start and stop) apply to the state
+machines it executes. ``speed`` divides every emulated duration (``lifecycle``): by
+default ``ENVCTL_EMULATOR_SPEED`` or 1000, so a 5-minute RDS start takes 0.3 s. It
+then creates what a deployed stack would have created: the two default roles and the
+DynamoDB table (README "Settings"), so every command works against a bare emulator.
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ from typing import Any
 
 import boto3
 
-from infra.emulator import backup_selections, casing, fidelity, file_systems, missing
+from infra.emulator import (
+    backup_selections,
+    casing,
+    fidelity,
+    file_systems,
+    lifecycle,
+    missing,
+)
 
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {
@@ -46,7 +55,10 @@ class Emulator:
 
     port: int = 0
     table_name: str = "envctl"
+    #: Emulated time runs this many times faster than AWS; None: the environment or 1000.
+    speed: float | None = None
     _server: Any = field(default=None, init=False, repr=False)
+    _previous_speed: float | None = field(default=None, init=False, repr=False)
 
     @property
     def endpoint_url(self) -> str:
@@ -66,6 +78,10 @@ class Emulator:
         file_systems.install()
         backup_selections.install()
         missing.install()
+        lifecycle.install()
+        # The speed is process-wide (so are moto's backends); stop() restores the last one.
+        self.speed = lifecycle.speed_from(self.speed)
+        self._previous_speed = lifecycle.set_speed(self.speed)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self._server.start()
         self.bootstrap()
@@ -82,12 +98,17 @@ class Emulator:
 
         os.environ["MOTO_PORT"] = str(self.port)
         default_user_config["stepfunctions"]["execute_state_machine"] = True
+        if self.speed is not None:
+            lifecycle.set_speed(self.speed)
         self.bootstrap()
 
     def stop(self) -> None:
         if self._server is not None:
             self._server.stop()
             self._server = None
+            if self._previous_speed is not None:
+                lifecycle.set_speed(self._previous_speed)
+                self._previous_speed = None
 
     def __enter__(self) -> Emulator:
         return self.start()

@@ -28,7 +28,7 @@ SUBNET = "subnet-0123456789abcdef0"  # moto's FSx needs subnet ids of length >= 
 
 @pytest.fixture(autouse=True)
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fake credentials, no ambient endpoint override, patches installed, delay 0."""
+    """Fake credentials, no ambient endpoint override, patches installed, delays 0."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
@@ -42,6 +42,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(file_systems, "FSX_UPDATE_SECONDS", 0.0)
+    monkeypatch.setattr(file_systems, "EFS_UPDATE_SECONDS", 0.0)
     file_systems.install()
 
 
