@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 ASL_VALIDATOR := .tools/node_modules/.bin/asl-validator
 
-.PHONY: test demo lint bench package clean
+.PHONY: test demo lint bench package clean mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,15 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/apply.py
 	$(BIN)/python benchmarks/slack.py
 	$(BIN)/python benchmarks/webhooks.py
+
+# Mutation testing of the decision code (docs/mutation.md): mutmut runs in a copy under
+# MUTATION_WORKDIR, niced, one worker. MUTATION_MODULES: names from
+# `tools/mutation/run.py --list`, or "all"; the default is the fast unit-tested ones.
+MUTATION_MODULES ?=
+MUTATION_WORKDIR ?= /tmp/envctl-mutation
+
+mutation: $(STAMP)
+	MUTATION_WORKDIR="$(MUTATION_WORKDIR)" $(BIN)/python tools/mutation/run.py $(MUTATION_MODULES)
 
 # The Lambda bundle for template.yaml: code, the compositions file (CONFIG) and the
 # runtime dependencies pinned from pyproject.toml, built for arm64 / Python 3.12.
