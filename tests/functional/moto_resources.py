@@ -30,7 +30,8 @@ def image_id(em: Emulator) -> str:
     return _IMAGES[em.endpoint_url]
 
 
-def rds_cluster(em: Emulator, name: str) -> Created:
+def rds_cluster(em: Emulator, name: str, *, members: int = 0) -> Created:
+    """An Aurora cluster; ``members`` DB instances ``{name}-1``... join it."""
     rds = em.client("rds")
     rds.create_db_cluster(
         DBClusterIdentifier=name,
@@ -38,6 +39,13 @@ def rds_cluster(em: Emulator, name: str) -> Created:
         MasterUsername="envctl",
         MasterUserPassword="password-123",
     )
+    for number in range(1, members + 1):
+        rds.create_db_instance(
+            DBInstanceIdentifier=f"{name}-{number}",
+            DBClusterIdentifier=name,
+            Engine="aurora-postgresql",
+            DBInstanceClass="db.r6g.large",
+        )
 
     def read() -> str:
         return rds.describe_db_clusters(DBClusterIdentifier=name)["DBClusters"][0]["Status"]
