@@ -50,9 +50,13 @@ WINDOW_TESTS = (
 )
 
 MODULES: dict[str, Module] = {
-    "access": Module(("bot/slack/access.py",), ("tests/unit/test_slack_access.py",)),
+    "access": Module(
+        ("bot/slack/access.py",),
+        ("tests/unit/test_slack_access.py", "tests/unit/test_slack_access_decisions.py"),
+    ),
     "webhook-security": Module(
-        ("bot/webhooks/security.py",), ("tests/unit/test_webhook_security.py",)
+        ("bot/webhooks/security.py",),
+        ("tests/unit/test_webhook_security.py", "tests/unit/test_webhook_security_decisions.py"),
     ),
     "asl": Module(
         ("scheduler_core/asl/*",),
