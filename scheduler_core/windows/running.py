@@ -14,7 +14,7 @@ import heapq
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from scheduler_core.config.models import ON_DEMAND
@@ -150,4 +150,5 @@ def scheduled_running(schedule: Schedule, *, at: datetime) -> bool:
     Meant for the target of a bracket stop: stopping is wrong while the
     composition's own schedule wants it running.
     """
+    at = at.astimezone(UTC)  # a minute later is a real minute, even in a repeated hour
     return running_time(schedule, begin=at, end=at + timedelta(minutes=1)).is_running(at)
