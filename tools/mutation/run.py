@@ -10,6 +10,7 @@ fast tests, runs ``mutmut run`` niced with one worker, and prints the counts.
     python tools/mutation/run.py access asl     # chosen modules
     python tools/mutation/run.py --list         # modules, files and tests
     python tools/mutation/run.py --ref HEAD asl # mutate the last commit, not the work tree
+    python tools/mutation/run.py --resume --mutant 'scheduler_core.asl.naming*' asl
 
 Results per module: ``<workdir>/<module>/summary.json`` and ``survivors.txt``
 (the diff of every survivor, from ``mutmut show``). See docs/mutation.md.
@@ -200,7 +201,9 @@ def summarise(name: str, workdir: Path, seconds: float, exit_code: int) -> dict[
     return summary
 
 
-def run_module(name: str, base: Path, ref: str | None, resume: bool) -> dict[str, object]:
+def run_module(
+    name: str, base: Path, ref: str | None, resume: bool, mutants: list[str]
+) -> dict[str, object]:
     workdir = base / name
     if workdir.exists() and not resume:
         shutil.rmtree(workdir)
@@ -208,7 +211,7 @@ def run_module(name: str, base: Path, ref: str | None, resume: bool) -> dict[str
         copy_tree(workdir, ref)
         narrow_config(workdir / "pyproject.toml", MODULES[name])
     log = workdir / "mutmut-run.log"
-    command = [str(BIN / "mutmut"), "run", "--max-children", "1"]
+    command = [str(BIN / "mutmut"), "run", "--max-children", "1", *mutants]
     if shutil.which("nice"):
         command = ["nice", "-n", "19", *command]
     print(f"== {name}: {' '.join(MODULES[name].files)} (log: {log})", flush=True)
@@ -243,6 +246,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--resume", action="store_true", help="keep an earlier work directory and its results"
     )
+    parser.add_argument(
+        "--mutant",
+        action="append",
+        default=[],
+        help="only (re)run these mutants; mutmut names or wildcards, e.g. 'bot.slack.access*'",
+    )
     parser.add_argument("--list", action="store_true", help="list the modules and stop")
     args = parser.parse_args(argv)
 
@@ -263,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.workdir.resolve().is_relative_to(ROOT):
         parser.error("the work directory must be outside the repository")
 
-    summaries = [run_module(n, args.workdir, args.ref, args.resume) for n in names]
+    summaries = [run_module(n, args.workdir, args.ref, args.resume, args.mutant) for n in names]
     # One table for every module measured in this work directory so far.
     every = [json.loads(p.read_text()) for p in sorted(args.workdir.glob("*/summary.json"))]
     (args.workdir / "summary.json").write_text(json.dumps(every, indent=2) + "\n")
