@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from infra.emulator import lifecycle
 from infra.emulator.server import Emulator
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "compositions.yaml"
@@ -101,8 +102,13 @@ def run_demo(*, say: Any = print, serve_port: int | None = None) -> int:
 
     began = time.monotonic()
     say("== envctl demo: everything runs locally, no AWS account needed ==\n")
-    with Emulator() as emulator:
-        say(f"1. Started the local AWS emulator (moto) on {emulator.endpoint_url}")
+    # Slow enough that starts and stops visibly take time (an RDS start: 5 s).
+    speed = lifecycle.speed_from(None, lifecycle.DEMO_SPEED)
+    with Emulator(speed=speed) as emulator:
+        say(
+            f"1. Started the local AWS emulator (moto) on {emulator.endpoint_url}; resources "
+            f"take time to start and stop, {speed:g} times faster than in AWS"
+        )
         os.environ.update(emulator.environment())
         ids = create_demo_resources(emulator)
         say(

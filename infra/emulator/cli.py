@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import threading
 
+from infra.emulator import lifecycle
 from infra.emulator.server import Emulator
 
 
-def run_local(*, port: int, stop: threading.Event | None = None) -> int:
-    """Serve on 127.0.0.1:port and print how to point envctl at it."""
-    emulator = Emulator(port=port).start()
+def run_local(*, port: int, speed: float | None = None, stop: threading.Event | None = None) -> int:
+    """Serve on 127.0.0.1:port and print how to point envctl at it.
+
+    ``speed`` (else ``ENVCTL_EMULATOR_SPEED``, else 60: an RDS start takes 5 s) divides
+    the time resources take to start and stop.
+    """
+    emulator = Emulator(port=port, speed=lifecycle.speed_from(speed, lifecycle.DEMO_SPEED))
+    emulator.start()
     environment = emulator.environment()
     print(f"Local AWS emulator (moto) listening on {emulator.endpoint_url}")
     print("Step Functions executions run for real; roles and the envctl table exist.")
+    print(
+        f"Resources take time to start and stop, {emulator.speed:g} times faster than in AWS "
+        f"(an RDS start: {lifecycle.BASE_SECONDS['rds_instance.start'] / emulator.speed:.1f} s)."
+    )
     print("Point envctl (or any AWS SDK) at it from another shell:")
     for name, value in environment.items():
         print(f"  export {name}={value}")

@@ -82,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     windows.add_argument("--json", action="store_true", help="machine-readable output")
     local = command("local", "run the local AWS emulator in the foreground", named=False)
     local.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1 (default 5000)")
+    local.add_argument(
+        "--speed",
+        type=float,
+        default=None,
+        help="emulated time runs N times faster than AWS (default $ENVCTL_EMULATOR_SPEED or 60)",
+    )
     demo = command("demo", "run envctl end to end against an in-process emulator", named=False)
     demo.add_argument(
         "--serve",

@@ -26,7 +26,12 @@ from tests.functional.helpers import called_actions, composition, entered_states
 
 Poll = dict[str, Any]
 # Real seconds a transition lasts in these tests: well above one describe round trip.
-TRANSITION_SECONDS = 0.5
+TRANSITION_SECONDS = 0.3
+# When a test starts a transition before envctl runs (which first deploys its state
+# machine), the transition must outlast that: about two seconds. A shorter timeout
+# keeps the polls (timeout / 60) frequent at the slower speed this needs.
+RACE_SECONDS = 2.0
+RACE_TIMEOUTS = {"rds_instance": 1800, "ec2_instance": 300}
 
 
 def speed_for(*base_keys: str) -> float:
@@ -292,9 +297,11 @@ def test_stop_while_starting_waits_for_the_start_then_stops(
     _begin(aws_env, kind, Action.STOP, created)
     settle(created.read, case.stopped)
 
-    with lifecycle.at_speed(speed_for(*case.start_keys) / 2):  # about a second
+    item = {**created.item, "ready_timeout_seconds": RACE_TIMEOUTS[kind]}
+
+    with lifecycle.at_speed(speed_for(*case.start_keys) * TRANSITION_SECONDS / RACE_SECONDS):
         _begin(aws_env, kind, Action.START, created)
-        result = run(aws, composition(f"c-{unique}", [created.item]), Action.STOP)
+        result = run(aws, composition(f"c-{unique}", [item]), Action.STOP)
 
     assert result.status == "SUCCEEDED", result.cause
     statuses = [poll["status"] for poll in polls(aws, result.arn, subject)]
@@ -322,9 +329,11 @@ def test_start_while_stopping_waits_for_the_stop_then_starts(
     created = case.create(aws_env, f"w-{unique}")
     subject = subject_of(created.item)
 
-    with lifecycle.at_speed(speed_for(*case.stop_keys) / 2):
+    item = {**created.item, "ready_timeout_seconds": RACE_TIMEOUTS[kind]}
+
+    with lifecycle.at_speed(speed_for(*case.stop_keys) * TRANSITION_SECONDS / RACE_SECONDS):
         _begin(aws_env, kind, Action.STOP, created)
-        result = run(aws, composition(f"c-{unique}", [created.item]), Action.START)
+        result = run(aws, composition(f"c-{unique}", [item]), Action.START)
 
     assert result.status == "SUCCEEDED", result.cause
     statuses = [poll["status"] for poll in polls(aws, result.arn, subject)]
@@ -356,10 +365,10 @@ def test_stop_while_backing_up_waits_until_the_backup_ends(
     created = moto_resources.rds_instance(aws_env, f"b-{unique}")
     subject = subject_of(created.item)
 
-    # A backup of about a second (600 base seconds at this speed).
+    # A backup of about 2.5 s (1500 base seconds at this speed): it outlasts the deploy.
     with (
         lifecycle.at_speed(speed_for("rds_instance.stop")),
-        lifecycle.blocked(f"b-{unique}", "backing-up", seconds=600),
+        lifecycle.blocked(f"b-{unique}", "backing-up", seconds=1500),
     ):
         result = run(aws, composition(f"c-{unique}", [created.item]), Action.STOP)
 
