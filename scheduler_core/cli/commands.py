@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
 def _local(ctx: Context) -> int:
     from infra.emulator.cli import run_local
 
-    return run_local(port=ctx.args.port)
+    return run_local(port=ctx.args.port, speed=ctx.args.speed)
 
 
 def _demo(ctx: Context) -> int:

@@ -186,3 +186,25 @@ def test_local_serves_an_emulator_until_told_to_stop(capsys: pytest.CaptureFixtu
         thread.join(timeout=20)
     assert {"envctl-state-machine", "envctl-scheduler"} <= roles
     assert not thread.is_alive()
+
+
+def test_local_speed_option_reaches_the_emulator() -> None:
+    port = free_port()
+    command = ["local", "--port", str(port), "--speed", "7"]
+    local = subprocess.Popen(
+        [sys.executable, "-m", "scheduler_core.cli.main", *command],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "ENVCTL_EMULATOR_SPEED"},
+    )
+    try:
+        assert local.stdout is not None
+        lines = []
+        for line in local.stdout:
+            lines.append(line)
+            if "times faster" in line or len(lines) > 20:
+                break
+    finally:
+        local.terminate()
+        local.wait(timeout=20)
+    assert any("7 times faster than in AWS" in line for line in lines), lines
