@@ -61,7 +61,11 @@ MODULES: dict[str, Module] = {
     ),
     "asl": Module(
         ("scheduler_core/asl/*",),
-        ("tests/unit/test_asl.py", "tests/unit/test_template_iam.py"),
+        (
+            "tests/unit/test_asl.py",
+            "tests/unit/test_asl_windows_machine_decisions.py",
+            "tests/unit/test_template_iam.py",
+        ),
     ),
     "windows": Module(
         (
@@ -166,6 +170,15 @@ def statuses(workdir: Path) -> dict[str, str]:
     return result
 
 
+def source_module(mutant: str) -> str:
+    """``bot.slack.access.x_who_may__mutmut_6`` -> ``bot.slack.access``."""
+    parts = mutant.split(".")
+    for index, part in enumerate(parts):
+        if part.startswith(("x_", "xǁ")):
+            return ".".join(parts[:index])
+    return mutant
+
+
 def summarise(name: str, workdir: Path, seconds: float, exit_code: int) -> dict[str, object]:
     found = statuses(workdir)
     counts: dict[str, int] = {}
@@ -175,12 +188,17 @@ def summarise(name: str, workdir: Path, seconds: float, exit_code: int) -> dict[
     survived = counts.get("survived", 0)
     timeout = counts.get("timeout", 0)
     tested = killed + survived + timeout
+    by_file: dict[str, dict[str, int]] = {}
+    for mutant, status in found.items():
+        counts_of_file = by_file.setdefault(source_module(mutant), {})
+        counts_of_file[status] = counts_of_file.get(status, 0) + 1
     summary = {
         "module": name,
         "files": list(MODULES[name].files),
         "tests": list(MODULES[name].tests),
         "total": len(found),
         "counts": counts,
+        "by_file": by_file,
         # mutmut's own score: timeouts count as detected.
         "score": round(100 * (killed + timeout) / tested, 1) if tested else None,
         "seconds": round(seconds),

@@ -1,0 +1,190 @@
+"""The window bracket state machine: its routes, and that every path ends somewhere.
+
+The mutation run found no unit test that looked inside this machine (the IAM tests
+only read which services it calls).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scheduler_core.asl.windows_machine import build_windows_machine, windows_machine_name
+from scheduler_core.config import parse_config
+
+CONFIG = """
+compositions:
+  shop:
+    resources:
+      - type: rds_cluster
+        params: {id: db}
+      - type: ec2_instance
+        params: {id: i-0123456789abcdef0}
+"""
+COMPOSITION = parse_config(CONFIG, path=Path("c.yaml")).compositions["shop"]
+LABELS = [item.label for item in COMPOSITION.items()]
+TABLE = "envctl-table"
+
+
+def machine() -> dict[str, Any]:
+    return build_windows_machine(COMPOSITION, list(COMPOSITION.items()), table=TABLE)
+
+
+def value_at(data: dict[str, Any], path: str) -> Any:
+    """``$.a.b[0]`` of ``data``, or KeyError/IndexError when it is not there."""
+    found: Any = data
+    for part in path.removeprefix("$.").split("."):
+        name, _, index = part.partition("[")
+        found = found[name]
+        if index:
+            found = found[int(index.rstrip("]"))]
+    return found
+
+
+def matches(rule: dict[str, Any], data: dict[str, Any]) -> bool:
+    if "And" in rule:
+        return all(matches(each, data) for each in rule["And"])
+    if "Or" in rule:
+        return any(matches(each, data) for each in rule["Or"])
+    try:
+        found = value_at(data, rule["Variable"])
+    except (KeyError, IndexError):
+        return rule.get("IsPresent") is False
+    if "IsPresent" in rule:
+        return rule["IsPresent"] is True
+    return found == rule["StringEquals"]
+
+
+def choose(state: dict[str, Any], data: dict[str, Any]) -> str:
+    assert state["Type"] == "Choice"
+    for rule in state["Choices"]:
+        if matches(rule, data):
+            return str(rule["Next"])
+    return str(state["Default"])
+
+
+def transitions(state: dict[str, Any]) -> list[str]:
+    found = [state[key] for key in ("Next", "Default") if key in state]
+    found += [rule["Next"] for rule in state.get("Choices", [])]
+    found += [catcher["Next"] for catcher in state.get("Catch", [])]
+    return found
+
+
+def test_machine_name() -> None:
+    assert windows_machine_name("shop") == "envctl-shop-windows"
+
+
+def test_every_transition_names_a_state_and_every_state_is_reached() -> None:
+    document = machine()
+    states = document["States"]
+    assert document["StartAt"] in states
+    seen, todo = set(), [document["StartAt"]]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for target in transitions(states[name]):
+            assert target in states, f"{name} goes to the missing state {target!r}"
+            todo.append(target)
+
+    assert seen == set(states)
+
+
+def test_begin_passes_the_resource_and_action_on_as_a_window_run() -> None:
+    document = machine()
+    begin = document["States"][document["StartAt"]]
+
+    assert begin["Type"] == "Pass"
+    assert begin["Parameters"] == {
+        "trigger": "window",
+        "who": "window",
+        "via": "window",
+        "resource.$": "$.resource",
+        "action.$": "$.action",
+    }
+    assert document["Comment"] == "envctl: maintenance/backup window brackets of shop. Generated."
+
+
+def route(document: dict[str, Any]) -> dict[str, Any]:
+    return document["States"]["Which resource and action?"]
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_start_goes_straight_to_the_resources_own_start_steps(label: str) -> None:
+    document = machine()
+    entry = choose(route(document), {"resource": label, "action": "start"})
+
+    assert entry == f"Prepare {label}"
+    assert document["States"][entry]["Next"] == f"Describe {label}"
+
+
+def test_a_stop_first_reads_the_composition_state_from_the_table() -> None:
+    document = machine()
+    read = choose(route(document), {"resource": LABELS[0], "action": "stop"})
+    task = document["States"][read]
+
+    assert read == "Read shop state"
+    assert task["Resource"] == "arn:aws:states:::aws-sdk:dynamodb:query"
+    assert task["Parameters"]["TableName"] == TABLE
+    assert task["Parameters"]["ExpressionAttributeValues"][":sk"] == {"S": "state"}
+    assert task["ResultPath"] == "$.composition_state"
+    assert task["Next"] == "Is shop in use?"
+
+
+@pytest.mark.parametrize("state", ["running", "starting"])
+@pytest.mark.parametrize("label", LABELS)
+def test_a_stop_leaves_a_composition_in_use_alone(label: str, state: str) -> None:
+    document = machine()
+    data = {"resource": label, "composition_state": {"states": [state]}}
+    left = choose(document["States"]["Is shop in use?"], data)
+
+    assert left == "Leave it running: shop is in use"
+    assert document["States"][left]["Type"] == "Succeed"
+
+
+@pytest.mark.parametrize("states", [[], ["stopped"], ["stopping"]])
+@pytest.mark.parametrize("label", LABELS)
+def test_a_stop_of_a_composition_not_in_use_stops_that_resource(
+    label: str, states: list[str]
+) -> None:
+    document = machine()
+    data = {"resource": label, "composition_state": {"states": states}}
+
+    assert choose(document["States"]["Is shop in use?"], data) == f"Prepare {label} #2"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{"resource": "rds_cluster other", "action": "start"}, {"resource": LABELS[0], "action": "x"}],
+)
+def test_an_unknown_target_fails_naming_it(data: dict[str, str]) -> None:
+    document = machine()
+    unknown = document["States"][choose(route(document), data)]
+
+    assert unknown == {
+        "Type": "Fail",
+        "Error": "envctl.UnknownWindowTarget",
+        "CausePath": "States.Format('no window target {} / {}', $.resource, $.action)",
+    }
+
+
+def test_every_action_ends_in_the_shared_done_state() -> None:
+    states = machine()["States"]
+
+    assert states["Window action done"] == {"Type": "Succeed"}
+    for label in LABELS:
+        assert states[f"Done {label}"]["Next"] == "Window action done"
+        assert states[f"Done {label} #2"]["Next"] == "Window action done"
+
+
+def test_a_run_in_progress_is_audited_and_the_bracket_does_nothing() -> None:
+    states = machine()["States"]
+    audit = states["Audit bracket of shop: run in progress"]
+
+    assert audit["Next"] == "Bracket of shop left alone"
+    assert states["Bracket of shop left alone"] == {"Type": "Succeed"}
+    assert TABLE in str(audit["Parameters"])
+    assert states["Who holds the lease of shop?"]["Parameters"]["TableName"] == TABLE
