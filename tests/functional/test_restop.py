@@ -8,6 +8,7 @@ by envctl, then started by "RDS"), sends the sample EventBridge event from
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,10 @@ def auto_started(
         aws.client("rds").start_db_cluster(DBClusterIdentifier=params["id"])
     else:
         aws.client("rds").start_db_instance(DBInstanceIdentifier=params["id"])
+    # RDS takes its time to start (the emulator too, only faster).
+    deadline = time.monotonic() + 30
+    while database.read() == "starting" and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert database.read() == "available"
     return target, {"resources": [database.item], **settings}
 
