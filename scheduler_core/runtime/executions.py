@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 import uuid
@@ -11,13 +12,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from scheduler_core.asl.fragments import PAST_TENSE
 from scheduler_core.asl.runs import AUTO_STOP_INPUT
 from scheduler_core.aws import Aws
 from scheduler_core.config.models import Composition
-from scheduler_core.exceptions import BadInputError, ConflictError, OperationFailedError
+from scheduler_core.exceptions import (
+    BadInputError,
+    ConflictError,
+    EnvctlError,
+    OperationFailedError,
+)
 from scheduler_core.resources import Action
 from scheduler_core.runtime.deploy import (
     ensure_schedule_group,
@@ -30,6 +36,8 @@ from scheduler_core.runtime.lease import NOBODY, Holder, Lease, lease_time
 from scheduler_core.runtime.prerequisites import require_roles
 from scheduler_core.runtime.store import AUDIT_RETENTION
 from scheduler_core.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 
 class ExecutionConflictError(ConflictError):
@@ -116,7 +124,7 @@ def launch(
 
     Raises:
         ExecutionConflictError: the opposite action is still running.
-        NotDeployedError: the table, a role or the schedule group's home is missing.
+        NotDeployedError: the table or a role is missing (nothing was changed).
     """
     now = now or datetime.now(UTC)
     name = execution_name or _default_name(trigger, now)
@@ -147,14 +155,22 @@ def launch(
         if exc.response["Error"]["Code"] == "ExecutionAlreadyExists":
             # The same request again (same name): it already ran, or still runs.
             if _status(aws, arn) != "RUNNING":
-                lease.cancel(arn)
+                _give_back(lease, arn)
             return Launched(execution_arn=arn, joined=False)
-        lease.cancel(arn)
+        _give_back(lease, arn)
         raise
     except BaseException:
-        lease.cancel(arn)
+        _give_back(lease, arn)
         raise
     return Launched(execution_arn=arn, joined=False)
+
+
+def _give_back(lease: Lease, arn: str) -> None:
+    """Cancel a reservation; if even that fails, it lapses by itself (RESERVATION)."""
+    try:
+        lease.cancel(arn)
+    except (ClientError, BotoCoreError, EnvctlError):
+        logger.warning("could not give back the reservation for %s; it lapses by itself", arn)
 
 
 def begin(
