@@ -127,11 +127,25 @@ def test_a_stop_first_reads_the_composition_state_from_the_table() -> None:
     task = document["States"][read]
 
     assert read == "Read shop state"
-    assert task["Resource"] == "arn:aws:states:::aws-sdk:dynamodb:query"
-    assert task["Parameters"]["TableName"] == TABLE
-    assert task["Parameters"]["ExpressionAttributeValues"][":sk"] == {"S": "state"}
-    assert task["ResultPath"] == "$.composition_state"
-    assert task["Next"] == "Is shop in use?"
+    assert task == {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::aws-sdk:dynamodb:query",
+        "Parameters": {
+            "TableName": TABLE,
+            "KeyConditionExpression": "pk = :pk AND sk = :sk",
+            "ExpressionAttributeValues": {":pk": {"S": "composition#shop"}, ":sk": {"S": "state"}},
+        },
+        "ResultSelector": {"states.$": "$.Items[*].state.S"},
+        "ResultPath": "$.composition_state",
+        "Next": "Is shop in use?",
+    }
+
+
+def test_a_stop_of_an_unknown_resource_not_in_use_fails() -> None:
+    document = machine()
+    data = {"resource": "rds_cluster other", "composition_state": {"states": []}}
+
+    assert choose(document["States"]["Is shop in use?"], data) == "Unknown resource or action"
 
 
 @pytest.mark.parametrize("state", ["running", "starting"])
