@@ -34,6 +34,9 @@ from tests.functional.helpers import composition, entered_states
 
 CALLERS = 20
 SLOW = [{"type": "wait", "params": {"seconds": 3}}]
+# For races: the winner's run outlasts every loser's attempt however loaded the machine
+# is; such runs are aborted when the test has counted them.
+LONG = [{"type": "wait", "params": {"seconds": 120}}]
 
 
 def executions(aws: Aws, name: str, action: Action) -> list[dict[str, Any]]:
@@ -90,10 +93,21 @@ def target(aws_env: Emulator, unique: str) -> Composition:
     return composition(f"r{unique}", SLOW)
 
 
+@pytest.fixture
+def long_running(aws_env: Emulator, unique: str) -> Composition:
+    return composition(f"l{unique}", LONG)
+
+
+def abort(aws: Aws, arn: str) -> None:
+    aws.client("stepfunctions").stop_execution(executionArn=arn)
+
+
 @pytest.mark.parametrize("keyed", [False, True], ids=["no-key", "same-key"])
 def test_parallel_starts_make_exactly_one_execution(
-    aws: Aws, target: Composition, keyed: bool
+    aws: Aws, long_running: Composition, keyed: bool
 ) -> None:
+    target = long_running
+
     def start(index: int) -> Run:
         return own_runtime().start(
             target,
@@ -108,10 +122,12 @@ def test_parallel_starts_make_exactly_one_execution(
     assert {run.execution_arn for run in runs} == {execution["executionArn"]}
     if not keyed:
         assert sum(not run.joined for run in runs) == 1
-    finish(aws, execution["executionArn"])
+    abort(aws, execution["executionArn"])
 
 
-def test_starts_racing_stops_never_run_both(aws: Aws, target: Composition) -> None:
+def test_starts_racing_stops_never_run_both(aws: Aws, long_running: Composition) -> None:
+    target = long_running
+
     def either(index: int) -> Run:
         runtime, actor = own_runtime(), Actor(who=f"caller{index}", via="cli")
         if index % 2:
@@ -135,7 +151,7 @@ def test_starts_racing_stops_never_run_both(aws: Aws, target: Composition) -> No
     assert sum(e.what.startswith("refused") for e in refusals) == sum(
         isinstance(o, ConflictError) for o in outcomes
     )
-    finish(aws, winner["executionArn"])
+    abort(aws, winner["executionArn"])
 
 
 def test_scheduled_start_racing_a_requested_start_runs_the_resources_once(
@@ -204,7 +220,9 @@ def test_separate_cli_processes_start_one_execution(
 ) -> None:
     name = f"p{unique}"
     config = tmp_path / "compositions.yaml"
-    config.write_text(yaml.safe_dump({"compositions": {name: {"resources": SLOW}}}))
+    # Long enough that no process can start after the winner's run has ended: starting
+    # Python processes on a loaded machine takes seconds.
+    config.write_text(yaml.safe_dump({"compositions": {name: {"resources": LONG}}}))
     environment = {**os.environ, **aws_env.environment()}
     command = [sys.executable, "-m", "scheduler_core.cli.main", "-c", str(config), "start", name]
     processes = [
@@ -217,7 +235,7 @@ def test_separate_cli_processes_start_one_execution(
     [execution] = executions(aws, name, Action.START)
     assert all(execution["executionArn"] in output for output in outputs)
     assert sum("already starting" in output for output in outputs) == 5
-    finish(aws, execution["executionArn"])
+    abort(aws, execution["executionArn"])
 
 
 @pytest.mark.parametrize("command", [["start"], ["start", "--for", "2h"], ["stop"], ["pause"]])
