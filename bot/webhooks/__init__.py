@@ -1,1 +1,1 @@
-"""The webhook API (DESIGN §4): API-key start/stop/status for CI and ticketing."""
+"""The webhook API (README "Webhooks"): API-key start/stop/status for CI and ticketing."""

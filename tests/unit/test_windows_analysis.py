@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler_core.config.models import ON_DEMAND, Composition, Notify
+from scheduler_core.config.models import ON_DEMAND, Composition
 from scheduler_core.windows import ResourceWindow, WindowAnalysis, analyse_windows, window_key
+from tests.unit import window_oracle
 
 # No instant is special: a Wednesday afternoon, a Saturday a minute before midnight
 # and a Sunday just after midnight, on the day Europe falls back.
@@ -42,18 +43,7 @@ def composition(
     stop: str = OFFICE_HOURS[1],
     margin: int = 15,
 ) -> Composition:
-    return Composition(
-        name="staging",
-        description="",
-        timezone=timezone,
-        start_resources_at=start,
-        stop_resources_at=stop,
-        auto_stop_after=None,
-        window_margin_minutes=margin,
-        notify=Notify(),
-        access=None,
-        resources=(),
-    )
+    return window_oracle.composition(timezone, start, stop, margin)
 
 
 ON_DEMAND_ONLY = composition(start=ON_DEMAND, stop=ON_DEMAND)
