@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 MANAGED_TAG = "envctl:managed"
@@ -31,6 +32,42 @@ def ownership_tags(
 
 def group_name(composition: str) -> str:
     return f"{GROUP_PREFIX}{composition}"
+
+
+def at_expression(moment: datetime) -> str:
+    """The one-time schedule expression ``at(2026-12-01T18:00:00)`` (UTC, seconds)."""
+    return f"at({moment.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S')})"
+
+
+def at_moment(expression: str) -> datetime:
+    """The instant an ``at(...)`` expression (as ``at_expression`` writes it) stands for."""
+    return datetime.fromisoformat(expression.removeprefix("at(").removesuffix(")")).replace(
+        tzinfo=UTC
+    )
+
+
+def auto_stop_description(composition: str) -> str:
+    return f"{DESCRIPTION_PREFIX} auto-stop of {composition}"
+
+
+def auto_stop_spec(
+    *, composition: str, at: datetime, target_arn: str, role_arn: str
+) -> ScheduleSpec:
+    """The one-time schedule that stops ``composition`` at ``at`` and then deletes itself.
+
+    Created by the start run itself (``asl.runs``) and moved by ``envctl extend``.
+    """
+    return ScheduleSpec(
+        group=group_name(composition),
+        name=AUTO_STOP,
+        expression=at_expression(at),
+        timezone="UTC",
+        target_arn=target_arn,
+        role_arn=role_arn,
+        input={"trigger": "auto-stop"},
+        description=auto_stop_description(composition),
+        action_after_completion="DELETE",
+    )
 
 
 def is_owned(description: str | None) -> bool:

@@ -24,18 +24,16 @@ failed: either nothing happened, or everything about the run is recorded.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from scheduler_core.asl import tracking
 from scheduler_core.asl.fragments import States
 from scheduler_core.asl.naming import StateNamer
 from scheduler_core.resources import Action
-from scheduler_core.schedules import AUTO_STOP, DESCRIPTION_PREFIX, group_name
+from scheduler_core.schedules import AUTO_STOP, auto_stop_description, group_name
 
 LEASE = "lease"
 CONDITION_FAILED = "DynamoDB.ConditionalCheckFailedException"
-AUTO_STOP_INPUT = json.dumps({"trigger": "auto-stop"})  # what the auto-stop schedule sends
 
 
 def _catch_failure(record_failed: str) -> list[dict[str, Any]]:
@@ -361,7 +359,7 @@ def auto_stop_states(
         "FlexibleTimeWindow": {"Mode": "OFF"},
         "ActionAfterCompletion": "DELETE",
         "State": "ENABLED",
-        "Description": f"{DESCRIPTION_PREFIX} auto-stop of {composition}",
+        "Description": auto_stop_description(composition),
         # The caller knows the stop machine's ARN and the scheduler role.
         "Target.$": "$.auto_stop.target",
     }

@@ -15,7 +15,6 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from scheduler_core.asl.fragments import PAST_TENSE
-from scheduler_core.asl.runs import AUTO_STOP_INPUT
 from scheduler_core.aws import Aws
 from scheduler_core.config.models import Composition
 from scheduler_core.exceptions import (
@@ -35,6 +34,7 @@ from scheduler_core.runtime.deploy import (
 from scheduler_core.runtime.lease import NOBODY, Holder, Lease, lease_time
 from scheduler_core.runtime.prerequisites import require_roles
 from scheduler_core.runtime.store import AUDIT_RETENTION
+from scheduler_core.schedules import auto_stop_spec
 from scheduler_core.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -290,19 +290,21 @@ def _run_input(
     )
     if action is Action.START:
         at = request.auto_stop_at
-        document["auto_stop"] = (
-            {
+        if at is None:
+            document["auto_stop"] = {}
+        else:
+            # The same schedule envctl extend moves later.
+            schedule = auto_stop_spec(
+                composition=composition.name,
+                at=at,
+                target_arn=state_machine_arn(aws, composition.name, Action.STOP),
+                role_arn=scheduler_role_arn(aws, settings),
+            ).request(state="ENABLED")
+            document["auto_stop"] = {
                 "at": at.isoformat(),
-                "expression": f"at({at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S')})",
-                "target": {
-                    "Arn": state_machine_arn(aws, composition.name, Action.STOP),
-                    "RoleArn": scheduler_role_arn(aws, settings),
-                    "Input": AUTO_STOP_INPUT,
-                },
+                "expression": schedule["ScheduleExpression"],
+                "target": schedule["Target"],
             }
-            if at is not None
-            else {}
-        )
     return document
 
 

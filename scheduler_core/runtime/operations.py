@@ -26,10 +26,10 @@ from scheduler_core.runtime.executions import Launched, RunRequest, launch
 from scheduler_core.runtime.store import Store
 from scheduler_core.schedules import (
     AUTO_STOP,
-    DESCRIPTION_PREFIX,
     START,
     STOP,
-    ScheduleSpec,
+    at_moment,
+    auto_stop_spec,
     group_name,
 )
 from scheduler_core.settings import Settings
@@ -281,25 +281,15 @@ class Runtime:
             if exc.response["Error"]["Code"] == "ResourceNotFoundException":
                 return None
             raise
-        expression = live["ScheduleExpression"]
-        return datetime.fromisoformat(expression.removeprefix("at(").removesuffix(")")).replace(
-            tzinfo=UTC
-        )
+        return at_moment(live["ScheduleExpression"])
 
     def _put_auto_stop(self, composition: Composition, at: datetime) -> None:
-        group = ensure_schedule_group(
-            self.aws, composition.name, deployment=self.settings.deployment
-        )
-        spec = ScheduleSpec(
-            group=group,
-            name=AUTO_STOP,
-            expression=f"at({at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S')})",
-            timezone="UTC",
+        ensure_schedule_group(self.aws, composition.name, deployment=self.settings.deployment)
+        spec = auto_stop_spec(
+            composition=composition.name,
+            at=at,
             target_arn=state_machine_arn(self.aws, composition.name, Action.STOP),
             role_arn=scheduler_role_arn(self.aws, self.settings),
-            input={"trigger": "auto-stop"},
-            description=f"{DESCRIPTION_PREFIX} auto-stop of {composition.name}",
-            action_after_completion="DELETE",
         )
         request = spec.request(state="ENABLED")
         try:
