@@ -19,7 +19,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from bot.slack import blocks
-from bot.slack.commands import Request, ask_confirmation, not_allowed, refuse, reply
+from bot.slack.commands import Request, ask_confirmation, may_operate, refuse, reply
 from bot.slack.services import Services, actor
 from scheduler_core.config import Composition
 from scheduler_core.durations import MAX_DURATION
@@ -175,19 +175,7 @@ def confirm(services: Services, body: dict[str, Any], request: Request) -> None:
     if button is None:
         return
     composition, action = button.composition, button.action
-    decision = services.authorize(
-        composition, user_id=request.user_id, channel_id=request.channel_id, client=request.client
-    )
-    if not decision.allowed:
-        refuse(
-            services,
-            request,
-            composition=composition.name,
-            action=action,
-            why=decision.reason,
-            text=not_allowed(composition, decision),
-            replace_original=True,
-        )
+    if not may_operate(services, request, composition, action=action, replace_original=True):
         return
     record = services.runtime.store.state(composition.name)
     current = record.state if record else "unknown"
@@ -312,18 +300,7 @@ def extend_button(services: Services, body: dict[str, Any], request: Request) ->
     if button is None:
         return
     composition = button.composition
-    decision = services.authorize(
-        composition, user_id=request.user_id, channel_id=request.channel_id, client=request.client
-    )
-    if not decision.allowed:
-        refuse(
-            services,
-            request,
-            composition=composition.name,
-            action="extend",
-            why=decision.reason,
-            text=not_allowed(composition, decision),
-        )
+    if not may_operate(services, request, composition, action="extend"):
         return
     moved = services.runtime.extend(
         composition,
@@ -362,17 +339,6 @@ def home_button(services: Services, body: dict[str, Any], request: Request) -> N
         return
     # The App Home has no channel: a composition limited to channels is refused here,
     # as its Confirm in the DM would be.
-    decision = services.authorize(
-        composition, user_id=request.user_id, channel_id=request.channel_id, client=request.client
-    )
-    if not decision.allowed:
-        refuse(
-            services,
-            in_dm,
-            composition=composition.name,
-            action=action,
-            why=decision.reason,
-            text=not_allowed(composition, decision),
-        )
+    if not may_operate(services, request, composition, action=action, answer=in_dm):
         return
     ask_confirmation(services, composition, action, in_dm, duration=None)

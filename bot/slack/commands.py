@@ -70,25 +70,43 @@ def not_allowed(composition: Composition, decision: Decision) -> str:
     return f"You may not operate *{composition.name}* here: {decision.reason}."
 
 
+def may_operate(
+    services: Services,
+    request: Request,
+    composition: Composition,
+    *,
+    action: str,
+    answer: Request | None = None,
+    replace_original: bool = False,
+) -> bool:
+    """Whether the requester may operate ``composition`` from where they asked.
+
+    If not, the refusal is audited and said to ``answer`` (default: the request).
+    """
+    decision = services.authorize(
+        composition, user_id=request.user_id, channel_id=request.channel_id, client=request.client
+    )
+    if not decision.allowed:
+        refuse(
+            services,
+            answer or request,
+            composition=composition.name,
+            action=action,
+            why=decision.reason,
+            text=not_allowed(composition, decision),
+            replace_original=replace_original,
+        )
+    return decision.allowed
+
+
 def run(services: Services, command: Command, request: Request) -> None:
     composition = services.config.get(command.composition) if command.composition else None
-    if composition is not None and command.verb in GUARDED:
-        decision = services.authorize(
-            composition,
-            user_id=request.user_id,
-            channel_id=request.channel_id,
-            client=request.client,
-        )
-        if not decision.allowed:
-            refuse(
-                services,
-                request,
-                composition=composition.name,
-                action=str(command.verb),
-                why=decision.reason,
-                text=not_allowed(composition, decision),
-            )
-            return
+    if (
+        composition is not None
+        and command.verb in GUARDED
+        and not may_operate(services, request, composition, action=str(command.verb))
+    ):
+        return
     HANDLERS[command.verb](services, command, composition, request)
 
 
