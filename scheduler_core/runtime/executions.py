@@ -235,14 +235,9 @@ def _name_for_now(aws: Aws, composition: str, action: Action, name: str, now: da
     a key reused after the replay window is a new request (Step Functions keeps names
     for 90 days), so it gets a name of its own, the same for every retry that hour.
     """
-    try:
-        described = aws.client("stepfunctions").describe_execution(
-            executionArn=execution_arn(aws, composition, action, name)
-        )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] in ("ExecutionDoesNotExist", "InvalidArn"):
-            return name
-        raise
+    described = _described(aws, execution_arn(aws, composition, action, name))
+    if described is None:
+        return name
     started = described.get("startDate")
     if described["status"] == "RUNNING" or started is None or now - started < REPLAY_WINDOW:
         return name
@@ -255,14 +250,19 @@ def _still_running(aws: Aws, holder: Holder, now: datetime) -> bool:
     return _status(aws, holder.execution_arn) == "RUNNING"
 
 
-def _status(aws: Aws, arn: str) -> str | None:
+def _described(aws: Aws, arn: str) -> dict[str, Any] | None:
+    """DescribeExecution, or None when there is no such execution."""
     try:
-        described = aws.client("stepfunctions").describe_execution(executionArn=arn)
+        return dict(aws.client("stepfunctions").describe_execution(executionArn=arn))
     except ClientError as exc:
         if exc.response["Error"]["Code"] in ("ExecutionDoesNotExist", "InvalidArn"):
             return None
         raise
-    return str(described["status"])
+
+
+def _status(aws: Aws, arn: str) -> str | None:
+    described = _described(aws, arn)
+    return str(described["status"]) if described else None
 
 
 def _run_input(
