@@ -1,17 +1,20 @@
 """Resources take time: state machines poll through transitional states and faults.
 
 The emulator's lifecycle (infra/emulator/lifecycle.py) keeps every resource in its
-real transitional state for a while. Each test here slows the emulator so that the
-transition lasts about half a second, long enough for the first describe after the
-action to see it, and asserts from the execution history: the describe results at
-``$.poll``, the ``Wait for …`` states entered, the ``Done …`` state that ended the step.
+real transitional state for a while. The per-kind tests hold the resource in its
+transition until the run has entered its first ``Wait for …`` state, so the poll that
+sees the transition does not depend on how busy the machine is; the others slow the
+emulator so that a transition outlasts a describe. Each asserts from the execution
+history: the describe results at ``$.poll``, the ``Wait for …`` states entered, the
+``Done …`` state that ended the step.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,22 +24,15 @@ from infra.emulator import lifecycle
 from infra.emulator.server import Emulator
 from scheduler_core.aws import Aws
 from scheduler_core.resources import REGISTRY, Action
+from scheduler_core.runtime import ExecutionResult, begin, follow
+from scheduler_core.settings import Settings
 from tests.functional import moto_resources
 from tests.functional.helpers import called_actions, composition, entered_states, run
 
 Poll = dict[str, Any]
-# Real seconds a transition lasts in these tests: well above one describe round trip.
-TRANSITION_SECONDS = 0.3
-# When a test starts a transition before envctl runs (which first deploys its state
-# machine), the transition must outlast that: about two seconds. A shorter timeout
-# keeps the polls (timeout / 60) frequent at the slower speed this needs.
-RACE_SECONDS = 2.0
+# Real seconds a cluster start lasts where a test reads it from outside a run.
+SLOW_SECONDS = 5.0
 RACE_TIMEOUTS = {"rds_instance": 1800, "ec2_instance": 300}
-
-
-def speed_for(*base_keys: str) -> float:
-    """The speed at which the longest of these transitions takes TRANSITION_SECONDS."""
-    return max(lifecycle.BASE_SECONDS[key] for key in base_keys) / TRANSITION_SECONDS
 
 
 def history(aws: Aws, arn: str) -> list[dict[str, Any]]:
@@ -83,13 +79,43 @@ def settle(read: Callable[[], str], expected: str, timeout: float = 10) -> None:
         time.sleep(0.01)
 
 
+def resource_id(item: dict[str, Any]) -> str:
+    """The id the emulator's faults know the resource by."""
+    params = item["params"]
+    if item["type"] == "ecs_service":
+        return f"{params['cluster_name']}/{params['name']}"
+    return str(params.get("id") or params["name"])
+
+
+def run_held(
+    aws: Aws,
+    target: Any,
+    action: Action,
+    item: dict[str, Any],
+    hold: contextlib.AbstractContextManager[Any] | None = None,
+) -> ExecutionResult:
+    """Run ``action`` while ``hold`` lasts, until the run has polled the resource once.
+
+    ``hold`` defaults to keeping the resource in its transition (``never_ready``). A
+    fixed transition length races the machine's load (on a busy CI runner a describe
+    can come after the transition is over); lifting the hold only once the first
+    ``Wait for …`` state has been entered makes that poll certain.
+    """
+    waiting = f"Wait for {subject_of(item)}"
+    with hold or lifecycle.never_ready(resource_id(item)):
+        arn = begin(aws, Settings(), target, action)
+        deadline = time.monotonic() + 60
+        while waiting not in entered_states(aws, arn):
+            assert time.monotonic() < deadline, f"{waiting!r} never entered"
+            time.sleep(0.05)
+    return follow(aws, arn, poll_seconds=0.1, timeout_seconds=120)
+
+
 @dataclass(frozen=True)
 class KindCase:
     create: Callable[[Emulator, str], moto_resources.Created]
     started: str  # what Created.read() says once started
     stopped: str
-    start_keys: tuple[str, ...]  # lifecycle.BASE_SECONDS keys of the start transition
-    stop_keys: tuple[str, ...]
     # Whether a poll shows the resource on its way (not yet ready), by action.
     in_transition: Callable[[Poll, Action], bool]
 
@@ -118,64 +144,48 @@ CASES: dict[str, KindCase] = {
         moto_resources.rds_instance,
         "available",
         "stopped",
-        ("rds_instance.start",),
-        ("rds_instance.stop",),
         status_is("starting", "stopping"),
     ),
     "rds_cluster": KindCase(
         lambda em, name: moto_resources.rds_cluster(em, name, members=2),
         "available",
         "stopped",
-        ("rds_cluster.start",),
-        ("rds_cluster.stop",),
         status_is("starting", "stopping"),
     ),
     "redshift_cluster": KindCase(
         moto_resources.redshift_cluster,
         "available",
         "paused",
-        ("redshift.resume",),
-        ("redshift.pause",),
         status_is("resuming", "pausing"),
     ),
     "ec2_instance": KindCase(
         moto_resources.ec2_instance,
         "running",
         "stopped",
-        ("ec2.start",),
-        ("ec2.stop",),
         status_is("pending", "stopping"),
     ),
     "ecs_service": KindCase(
         moto_resources.ecs_service,
         "2/2",
         "0/0",
-        ("ecs.task",),
-        ("ecs.task",),
         ecs_in_transition,
     ),
     "auto_scaling_group": KindCase(
         moto_resources.auto_scaling_group,
         "1/4/2 2 in service",
         "0/0/0 0 in service",
-        ("asg.launch",),
-        ("asg.terminate",),
         asg_in_transition,
     ),
     "efs_file_system": KindCase(
         moto_resources.efs_file_system,
         "64",
         "1",
-        ("efs.update",),
-        ("efs.update",),
         status_is("updating", "updating"),
     ),
     "fsx_windows_file_system": KindCase(
         moto_resources.fsx_windows_file_system,
         "64",
         "32",
-        ("fsx.update",),
-        ("fsx.update",),
         fsx_in_transition,
     ),
 }
@@ -205,8 +215,7 @@ def test_stop_polls_through_the_transitional_state(
     created = case.create(aws_env, f"t-{unique}")
     target = composition(f"c-{unique}", [created.item])
 
-    with lifecycle.at_speed(speed_for(*case.stop_keys)):
-        result = run(aws, target, Action.STOP)
+    result = run_held(aws, target, Action.STOP, created.item)
 
     assert result.status == "SUCCEEDED", result.cause
     assert_polled_through(aws, result.arn, subject_of(created.item), case, Action.STOP)
@@ -222,8 +231,7 @@ def test_start_polls_through_the_transitional_state(
     target = composition(f"c-{unique}", [created.item])
     assert run(aws, target, Action.STOP).status == "SUCCEEDED"  # at the default speed
 
-    with lifecycle.at_speed(speed_for(*case.start_keys)):
-        result = run(aws, target, Action.START)
+    result = run_held(aws, target, Action.START, created.item)
 
     assert result.status == "SUCCEEDED", result.cause
     assert_polled_through(aws, result.arn, subject_of(created.item), case, Action.START)
@@ -245,11 +253,11 @@ def test_cluster_is_available_only_once_every_member_is(
     target = composition(f"c-{unique}", [created.item])
     assert run(aws, target, Action.STOP).status == "SUCCEEDED"
     assert member_statuses() == ["stopped", "stopped"]
-    with lifecycle.at_speed(speed_for("rds_cluster.start")):
+    with lifecycle.at_speed(lifecycle.BASE_SECONDS["rds_cluster.start"] / SLOW_SECONDS):
         rds.start_db_cluster(DBClusterIdentifier=f"m-{unique}")
         assert created.read() == "starting"
         assert member_statuses() == ["starting", "starting"]
-        settle(created.read, "available")
+        settle(created.read, "available", timeout=6 * SLOW_SECONDS)
     assert member_statuses() == ["available", "available"]
 
 
@@ -259,8 +267,7 @@ def test_stop_waits_while_the_instance_is_stopping(
     created = moto_resources.rds_instance(aws_env, f"s-{unique}")
     subject = subject_of(created.item)
 
-    with lifecycle.at_speed(speed_for("rds_instance.stop")):
-        result = run(aws, composition(f"c-{unique}", [created.item]), Action.STOP)
+    result = run_held(aws, composition(f"c-{unique}", [created.item]), Action.STOP, created.item)
 
     assert result.status == "SUCCEEDED"
     statuses = [poll["status"] for poll in polls(aws, result.arn, subject)]
@@ -272,6 +279,14 @@ def test_stop_waits_while_the_instance_is_stopping(
     last_wait = len(entered) - 1 - entered[::-1].index(f"Wait for {subject}")
     assert entered.index(f"Done {subject}") > last_wait
     assert actions_taken(aws, result.arn) == ["rds:stopDBInstance"]
+
+
+@contextlib.contextmanager
+def held_after(resource_id: str, act: Callable[[], None]) -> Iterator[None]:
+    """Hold the resource's transitions, then ``act`` (begin one) while they are held."""
+    with lifecycle.never_ready(resource_id):
+        act()
+        yield
 
 
 def _begin(aws_env: Emulator, kind: str, action: Action, created: moto_resources.Created) -> None:
@@ -299,9 +314,8 @@ def test_stop_while_starting_waits_for_the_start_then_stops(
 
     item = {**created.item, "ready_timeout_seconds": RACE_TIMEOUTS[kind]}
 
-    with lifecycle.at_speed(speed_for(*case.start_keys) * TRANSITION_SECONDS / RACE_SECONDS):
-        _begin(aws_env, kind, Action.START, created)
-        result = run(aws, composition(f"c-{unique}", [item]), Action.STOP)
+    starting = held_after(resource_id(item), lambda: _begin(aws_env, kind, Action.START, created))
+    result = run_held(aws, composition(f"c-{unique}", [item]), Action.STOP, item, hold=starting)
 
     assert result.status == "SUCCEEDED", result.cause
     statuses = [poll["status"] for poll in polls(aws, result.arn, subject)]
@@ -331,9 +345,8 @@ def test_start_while_stopping_waits_for_the_stop_then_starts(
 
     item = {**created.item, "ready_timeout_seconds": RACE_TIMEOUTS[kind]}
 
-    with lifecycle.at_speed(speed_for(*case.stop_keys) * TRANSITION_SECONDS / RACE_SECONDS):
-        _begin(aws_env, kind, Action.STOP, created)
-        result = run(aws, composition(f"c-{unique}", [item]), Action.START)
+    stopping = held_after(resource_id(item), lambda: _begin(aws_env, kind, Action.STOP, created))
+    result = run_held(aws, composition(f"c-{unique}", [item]), Action.START, item, hold=stopping)
 
     assert result.status == "SUCCEEDED", result.cause
     statuses = [poll["status"] for poll in polls(aws, result.arn, subject)]
@@ -365,12 +378,10 @@ def test_stop_while_backing_up_waits_until_the_backup_ends(
     created = moto_resources.rds_instance(aws_env, f"b-{unique}")
     subject = subject_of(created.item)
 
-    # A backup of about 2.5 s (1500 base seconds at this speed): it outlasts the deploy.
-    with (
-        lifecycle.at_speed(speed_for("rds_instance.stop")),
-        lifecycle.blocked(f"b-{unique}", "backing-up", seconds=1500),
-    ):
-        result = run(aws, composition(f"c-{unique}", [created.item]), Action.STOP)
+    # The backup lasts until the run has seen it once, then ends.
+    backup = lifecycle.blocked(f"b-{unique}", "backing-up", seconds=10**9)
+    target = composition(f"c-{unique}", [created.item])
+    result = run_held(aws, target, Action.STOP, created.item, hold=backup)
 
     assert result.status == "SUCCEEDED", result.cause
     statuses = [poll["status"] for poll in polls(aws, result.arn, subject)]
