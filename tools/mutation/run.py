@@ -47,6 +47,7 @@ WINDOW_TESTS = (
     "tests/unit/test_windows_any_instant.py",
     "tests/unit/test_windows_cron.py",
     "tests/unit/test_windows_selection.py",
+    "tests/unit/test_windows_decisions.py",
     "tests/unit/test_slack_blocks.py",
 )
 
@@ -64,6 +65,7 @@ MODULES: dict[str, Module] = {
         (
             "tests/unit/test_asl.py",
             "tests/unit/test_asl_windows_machine_decisions.py",
+            "tests/unit/test_asl_decisions.py",
             "tests/unit/test_template_iam.py",
         ),
     ),

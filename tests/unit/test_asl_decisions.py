@@ -1,0 +1,1 @@
+"""Decisions of the generated state machines that whole-machine tests do not pin down."""
