@@ -1,1 +1,473 @@
-"""Decisions of the window analysis that the broader window tests do not pin down."""
+"""The decisions of the window analysis, one behaviour per test.
+
+Exact values throughout: bracket schedules and their ``run_at`` words (shown in plans
+and Slack), the whole text of every ``ShiftError`` (it becomes the analysis'
+``problem``), the boundaries of running intervals and cron occurrences (at, just
+before and just after ``begin``, ``end`` and ``moment``), and what a backup
+selection document reads as.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from scheduler_core.config.models import ON_DEMAND
+from scheduler_core.resources.base import Action
+from scheduler_core.windows import (
+    BackupRuleWindow,
+    BackupSelection,
+    Bracket,
+    DailyWindow,
+    Interval,
+    LocalCron,
+    RunningTime,
+    TagCondition,
+    WeeklyWindow,
+    next_occurrences,
+    running_time,
+)
+from scheduler_core.windows.brackets import cron_bracket, daily_bracket, margin_words
+from scheduler_core.windows.selection import ConditionOperator, tags_of
+from scheduler_core.windows.shift import ShiftError, shift_cron
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A composition as far as the window analysis reads it."""
+
+    name: str = "shop"
+    timezone: str = "UTC"
+    start_resources_at: str = ON_DEMAND
+    stop_resources_at: str = ON_DEMAND
+    window_margin_minutes: int = 15
+
+
+OFFICE = Schedule(start_resources_at="0 8 ? * MON-FRI *", stop_resources_at="0 19 ? * MON-FRI *")
+
+
+# --- brackets: the schedule and its words ---------------------------------------------
+
+
+def test_a_daily_bracket_names_its_hour_and_minute_in_words() -> None:
+    # 05:02 is minute 302 of the day: 302 // 60 = 5 (302 // 61 would be 4).
+    assert daily_bracket(Action.START, 302, relation="when the window opens") == Bracket(
+        action=Action.START,
+        expression="cron(2 5 * * ? *)",
+        timezone="UTC",
+        run_at="every day at 05:02 UTC, when the window opens",
+    )
+
+
+def test_a_daily_bracket_before_midnight_wraps_to_the_previous_evening() -> None:
+    bracket = daily_bracket(Action.START, -15, relation="15 min before the window opens")
+    assert (bracket.expression, bracket.run_at) == (
+        "cron(45 23 * * ? *)",
+        "every day at 23:45 UTC, 15 min before the window opens",
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "days"),
+    [
+        ("45 1 ? * MON-FRI *", "on MON-FRI"),
+        ("45 1 1,15 * ? *", "on day 1,15 of the month"),
+        ("45 1 * * ? *", "every day"),
+        ("45 1 ? * * *", "every day"),
+        ("45 1 1 1,7 ? *", "on day 1 of the month in months 1,7"),
+        ("45 1 ? * SUN *", "on SUN"),
+        ("45 1 ? * SAT 2027", "on SAT in years 2027"),
+        ("45 1 * 3 ? 2027-2028", "every day in months 3 in years 2027-2028"),
+    ],
+)
+def test_a_cron_bracket_says_on_which_days_it_runs(fields: str, days: str) -> None:
+    bracket = cron_bracket(Action.STOP, fields, "Europe/Amsterdam", relation="after the run")
+    assert bracket == Bracket(
+        action=Action.STOP,
+        expression=f"cron({fields})",
+        timezone="Europe/Amsterdam",
+        run_at=f"01:45 Europe/Amsterdam ({days}), after the run",
+    )
+
+
+@pytest.mark.parametrize(
+    ("minutes", "before", "words"),
+    [
+        (0, True, "when the window opens"),
+        (1, True, "1 min before the window opens"),
+        (1, False, "1 min after the window opens"),
+        (90, False, "90 min after the window opens"),
+    ],
+)
+def test_the_margin_in_words(minutes: int, before: bool, words: str) -> None:
+    assert margin_words(minutes, before=before, what="the window opens") == words
+
+
+def test_backup_rule_brackets_follow_the_rule_in_its_own_timezone() -> None:
+    rule = BackupRuleWindow(
+        fields="0 3 ? * MON-FRI *", timezone="Europe/Amsterdam", start_window_minutes=60
+    )
+    assert rule.brackets(15) == (
+        (
+            Bracket(
+                action=Action.START,
+                expression="cron(45 2 ? * MON-FRI *)",
+                timezone="Europe/Amsterdam",
+                run_at=(
+                    "02:45 Europe/Amsterdam (on MON-FRI), 15 min before each run of the backup rule"
+                ),
+            ),
+            Bracket(
+                action=Action.STOP,
+                expression="cron(15 4 ? * MON-FRI *)",
+                timezone="Europe/Amsterdam",
+                run_at=(
+                    "04:15 Europe/Amsterdam (on MON-FRI), "
+                    "75 min after each run of the backup rule (start window plus margin)"
+                ),
+            ),
+        ),
+        None,
+    )
+
+
+def test_backup_rule_brackets_without_a_margin_start_when_the_rule_runs() -> None:
+    rule = BackupRuleWindow(fields="30 22 * * ? *", timezone="UTC", start_window_minutes=120)
+    (start, stop), problem = rule.brackets(0)
+    assert (start.run_at, stop.run_at, problem) == (
+        "22:30 UTC (every day), when each run of the backup rule",
+        "00:30 UTC (every day), 120 min after each run of the backup rule "
+        "(start window plus margin)",
+        None,
+    )
+
+
+def test_backup_rule_brackets_that_cannot_be_shifted_say_why() -> None:
+    rule = BackupRuleWindow(fields="5 0 1 * ? *", timezone="UTC", start_window_minutes=60)
+    assert rule.brackets(15) == (
+        None,
+        'no bracket schedules for this backup rule: day-of-month "1" moved by -1 day(s) '
+        "would leave the month (only days that stay within 1..28 can move)",
+    )
+
+
+def test_weekly_and_daily_brackets_say_before_opening_and_after_closing() -> None:
+    weekly = WeeklyWindow(start_minute=6 * 1440 + 180, duration_minutes=30)  # sun:03:00-03:30
+    daily = DailyWindow(start_minute=180, duration_minutes=30)
+    assert [bracket.run_at for bracket in weekly.brackets(15)[0]] == [
+        "every Sunday at 02:45 UTC, 15 min before the window opens",
+        "every Sunday at 03:45 UTC, 15 min after the window closes",
+    ]
+    assert [bracket.run_at for bracket in daily.brackets(0)[0]] == [
+        "every day at 03:00 UTC, when the window opens",
+        "every day at 03:30 UTC, when the window closes",
+    ]
+
+
+# --- specs: occurrences start on whole UTC minutes -------------------------------------
+
+
+def test_daily_occurrences_open_on_the_minute_whatever_the_seconds_of_begin() -> None:
+    window = DailyWindow(start_minute=180, duration_minutes=30)
+    begin = datetime(2026, 1, 7, 13, 37, 42, 500_000, tzinfo=UTC)
+    assert list(window.occurrences(begin=begin, end=utc(2026, 1, 9))) == [
+        (utc(2026, 1, 8, 3), utc(2026, 1, 8, 3, 30)),
+    ]
+
+
+def test_weekly_occurrences_count_from_monday_midnight_utc() -> None:
+    window = WeeklyWindow(start_minute=6 * 1440 + 180, duration_minutes=30)  # sun:03:00
+    begin = datetime(2026, 1, 7, 23, 30, 15, tzinfo=AMSTERDAM)  # Thursday 22:30 UTC
+    assert list(window.occurrences(begin=begin, end=utc(2026, 1, 19))) == [
+        (utc(2026, 1, 11, 3), utc(2026, 1, 11, 3, 30)),
+        (utc(2026, 1, 18, 3), utc(2026, 1, 18, 3, 30)),
+    ]
+
+
+# --- shift: moving a backup rule's cron by the margin ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "minutes", "shifted"),
+    [
+        ("5 0 ? * MON,WED *", -15, "50 23 ? * SUN,TUE *"),
+        ("5 0 ? * MON-MON *", -15, "50 23 ? * SUN *"),
+        ("5 0 ? * 2-4 *", -15, "50 23 ? * SUN-TUE *"),
+        ("5 0 ? * * *", -15, "50 23 ? * * *"),
+        ("50 23 ? * * *", 15, "5 0 ? * * *"),
+        ("5 0 3-5 * ? *", -15, "50 23 2-4 * ? *"),
+        ("5 0 2,10-12 * ? *", -15, "50 23 1,9-11 * ? *"),
+        ("5 0 2/10 * ? *", -15, "50 23 1,11,21 * ? *"),
+        ("5 0 3-9/3 * ? *", -15, "50 23 2,5,8 * ? *"),
+        ("5 0 * * ? *", -15, "50 23 * * ? *"),
+        ("0 12 * 3 ? 2027", 90, "30 13 * 3 ? 2027"),
+    ],
+)
+def test_a_shift_across_midnight_moves_the_days(fields: str, minutes: int, shifted: str) -> None:
+    assert shift_cron(fields, minutes) == shifted
+
+
+@pytest.mark.parametrize(
+    ("fields", "minutes", "message"),
+    [
+        (
+            "*/5 3 * * ? *",
+            15,
+            'it runs at more than one time of day (minutes "*/5", hours "3"); '
+            "brackets need a single fixed minute and hour",
+        ),
+        (
+            "5 0 ? 1 MON-FRI *",
+            -15,
+            "the shifted time crosses midnight and the day-of-week schedule is limited to "
+            'months "1" and years "*", which would have to move as well',
+        ),
+        (
+            "5 0 * * ? 2027",
+            -15,
+            "the shifted time crosses midnight and the day-of-month * schedule is limited to "
+            'months "*" and years "2027", which would have to move as well',
+        ),
+        (
+            "5 0 ? * MON#1 *",
+            -15,
+            'day-of-week "MON#1" names an nth or last weekday of the month, '
+            "which does not move with the time of day",
+        ),
+        (
+            "5 0 ? * FRI-MON *",
+            -15,
+            'day-of-week "FRI-MON" has a range the shifter cannot read',
+        ),
+        (
+            "5 0 ? * MON-TUE-WED *",
+            -15,
+            'day-of-week "MON-TUE-WED" has a range the shifter cannot read',
+        ),
+        ("5 0 ? * 8 *", -15, 'day-of-week "8" has "8", which the shifter cannot read'),
+        ("5 0 ? * 0 *", -15, 'day-of-week "0" has "0", which the shifter cannot read'),
+        (
+            "5 0 ? * MON-XYZ *",
+            -15,
+            'day-of-week "MON-XYZ" has "XYZ", which the shifter cannot read',
+        ),
+        (
+            "5 0 1 * ? *",
+            -15,
+            'day-of-month "1" moved by -1 day(s) would leave the month '
+            "(only days that stay within 1..28 can move)",
+        ),
+        (
+            "50 23 20-28 * ? *",
+            15,
+            'day-of-month "20-28" moved by +1 day(s) would leave the month '
+            "(only days that stay within 1..28 can move)",
+        ),
+        (
+            "5 0 L * ? *",
+            -15,
+            'day-of-month "L" uses "L" (last day, weekday or wildcard step), '
+            "which does not move with the time of day",
+        ),
+    ],
+)
+def test_a_shift_that_cannot_be_exact_says_why(fields: str, minutes: int, message: str) -> None:
+    with pytest.raises(ShiftError) as raised:
+        shift_cron(fields, minutes)
+    assert str(raised.value) == message
+
+
+# --- running: half-open intervals ------------------------------------------------------
+
+
+def test_office_hours_run_from_the_start_up_to_but_not_at_the_stop() -> None:
+    running = running_time(OFFICE, begin=utc(2026, 1, 7, 12), end=utc(2026, 1, 9))
+    assert running == RunningTime(
+        begin=utc(2026, 1, 7, 12),
+        end=utc(2026, 1, 9),
+        intervals=(
+            Interval(start=utc(2026, 1, 7, 8), end=utc(2026, 1, 7, 19)),
+            Interval(start=utc(2026, 1, 8, 8), end=utc(2026, 1, 8, 19)),
+        ),
+    )
+    assert running.is_running(utc(2026, 1, 7, 18, 59))
+    assert not running.is_running(utc(2026, 1, 7, 19))
+    assert running.covers(utc(2026, 1, 8, 8), utc(2026, 1, 8, 19))
+    assert not running.covers(utc(2026, 1, 8, 8), utc(2026, 1, 8, 19, 1))
+
+
+def test_a_start_exactly_at_the_end_is_not_in_the_running_time() -> None:
+    running = running_time(OFFICE, begin=utc(2026, 1, 7, 20), end=utc(2026, 1, 8, 8))
+    assert running == RunningTime(begin=utc(2026, 1, 7, 20), end=utc(2026, 1, 8, 8), intervals=())
+
+
+def test_an_on_demand_composition_never_runs() -> None:
+    assert running_time(Schedule(), begin=utc(2026, 1, 7), end=utc(2026, 1, 8)) == RunningTime(
+        begin=utc(2026, 1, 7), end=utc(2026, 1, 8), intervals=()
+    )
+
+
+# --- cron_time: occurrences at the boundaries ------------------------------------------
+
+
+DAILY_EIGHT = LocalCron("0 8 * * ? *", "Europe/Amsterdam")  # 07:00 UTC in winter
+
+
+def test_between_includes_an_occurrence_at_begin_and_excludes_one_at_end() -> None:
+    found = list(DAILY_EIGHT.between(utc(2026, 1, 7, 7), utc(2026, 1, 9, 7)))
+    assert [occurrence.utc for occurrence in found] == [utc(2026, 1, 7, 7), utc(2026, 1, 8, 7)]
+
+
+def test_between_excludes_an_occurrence_a_microsecond_before_begin() -> None:
+    begin = datetime(2026, 1, 7, 7, 0, 0, 1, tzinfo=UTC)
+    found = list(DAILY_EIGHT.between(begin, utc(2026, 1, 9)))
+    assert [occurrence.utc for occurrence in found] == [utc(2026, 1, 8, 7)]
+
+
+@pytest.mark.parametrize(
+    ("moment", "latest"),
+    [
+        (utc(2026, 1, 7, 7), utc(2026, 1, 7, 7)),  # exactly at an occurrence
+        (utc(2026, 1, 7, 6, 59), utc(2026, 1, 6, 7)),  # a minute before today's
+        (utc(2026, 1, 7, 5), utc(2026, 1, 6, 7)),  # today's is within the DST slack ahead
+    ],
+)
+def test_latest_is_the_last_occurrence_at_or_before_the_moment(
+    moment: datetime, latest: datetime
+) -> None:
+    occurrence = DAILY_EIGHT.latest(moment)
+    assert occurrence is not None
+    assert (occurrence.local.isoformat(), occurrence.utc.isoformat()) == (
+        latest.astimezone(AMSTERDAM).isoformat(),
+        latest.isoformat(),
+    )
+    assert occurrence.local.hour == 8
+
+
+def test_next_occurrences_give_the_wall_time_and_the_utc_instant() -> None:
+    [first, second] = next_occurrences(
+        "cron(0 8 * * ? *)", "Europe/Amsterdam", after=utc(2026, 3, 28, 12), count=2
+    )
+    assert [(o.local.isoformat(), o.utc.isoformat()) for o in (first, second)] == [
+        ("2026-03-29T08:00:00+02:00", "2026-03-29T06:00:00+00:00"),
+        ("2026-03-30T08:00:00+02:00", "2026-03-30T06:00:00+00:00"),
+    ]
+
+
+def test_next_occurrences_skip_a_month_that_lacks_the_day_to_the_first_of_the_next() -> None:
+    # pyawscron fails on 30 February; the search resumes on 1 March.
+    found = next_occurrences("0 8 1,30 2,3 ? *", "UTC", after=utc(2026, 2, 1, 9), count=2)
+    assert [occurrence.utc for occurrence in found] == [utc(2026, 3, 1, 8), utc(2026, 3, 30, 8)]
+
+
+@pytest.mark.parametrize("count", [0, -1])
+def test_next_occurrences_of_no_count_are_none(count: int) -> None:
+    assert next_occurrences("0 8 * * ? *", "UTC", after=utc(2026, 1, 1), count=count) == []
+
+
+def test_next_occurrences_need_an_aware_moment() -> None:
+    with pytest.raises(ValueError, match=r"^after must be an aware datetime$"):
+        next_occurrences("0 8 * * ? *", "UTC", after=datetime(2026, 1, 1), count=1)
+
+
+# --- selection: reading a get_backup_selection document --------------------------------
+
+
+def test_a_full_backup_selection_document_reads_as_its_scope_and_conditions() -> None:
+    document = {
+        "SelectionName": "nightly",
+        "IamRoleArn": "arn:aws:iam::123456789012:role/backup",
+        "Resources": ["arn:aws:rds:*:*:db:shop-*"],
+        "NotResources": ["arn:aws:rds:*:*:db:shop-scratch"],
+        "ListOfTags": [
+            {
+                "ConditionType": "STRINGEQUALS",
+                "ConditionKey": "aws:ResourceTag/backup",
+                "ConditionValue": "nightly",
+            },
+            {"ConditionKey": "env", "ConditionValue": "prod"},
+            {"ConditionType": "STRINGLIKE", "ConditionKey": "team", "ConditionValue": "a*"},
+        ],
+        "Conditions": {
+            "StringEquals": [{"ConditionKey": "aws:ResourceTag/env", "ConditionValue": "prod"}],
+            "StringNotLike": [{"ConditionKey": "aws:ResourceTag/tier", "ConditionValue": "t?"}],
+            "StringLike": [],
+        },
+    }
+    assert BackupSelection.from_api(document) == BackupSelection(
+        name="nightly",
+        resources=("arn:aws:rds:*:*:db:shop-*",),
+        not_resources=("arn:aws:rds:*:*:db:shop-scratch",),
+        list_of_tags=(
+            TagCondition(operator=ConditionOperator.STRING_EQUALS, key="backup", value="nightly"),
+            TagCondition(operator=ConditionOperator.STRING_EQUALS, key="env", value="prod"),
+        ),
+        conditions=(
+            TagCondition(operator=ConditionOperator.STRING_EQUALS, key="env", value="prod"),
+            TagCondition(operator=ConditionOperator.STRING_NOT_LIKE, key="tier", value="t?"),
+        ),
+    )
+
+
+def test_a_backup_selection_without_optional_keys_reads_as_empty_strings() -> None:
+    document = {
+        "ListOfTags": [{}],
+        "Conditions": {"StringEquals": [{}], "StringLike": None},
+    }
+    assert BackupSelection.from_api(document) == BackupSelection(
+        name="",
+        list_of_tags=(TagCondition(operator=ConditionOperator.STRING_EQUALS, key="", value=""),),
+        conditions=(TagCondition(operator=ConditionOperator.STRING_EQUALS, key="", value=""),),
+    )
+
+
+def test_an_empty_backup_selection_document_selects_everything() -> None:
+    selection = BackupSelection.from_api({})
+    assert selection == BackupSelection()
+    assert selection.selects(arn="arn:aws:rds:eu-west-1:123456789012:db:shop", tags={})
+
+
+def test_tags_without_a_key_are_left_out() -> None:
+    tag_list = [{"Value": "orphan"}, "Key=env", {"Key": "env", "Value": "prod"}, {"Key": "x"}]
+    assert tags_of(tag_list) == {"env": "prod", "x": ""}
+
+
+def test_the_local_timezone_of_the_machine_changes_no_result() -> None:
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Kolkata"  # +05:30: Sunday 20:00 UTC is Monday there
+    time.tzset()
+    try:
+        [occurrence] = next_occurrences("0 8 * * ? *", "UTC", after=utc(2026, 1, 1), count=1)
+        weekly = list(
+            WeeklyWindow(start_minute=0, duration_minutes=30).occurrences(
+                begin=utc(2026, 1, 4, 20), end=utc(2026, 1, 12, 1)
+            )
+        )
+        daily = list(
+            DailyWindow(start_minute=60, duration_minutes=30).occurrences(
+                begin=utc(2026, 1, 5, 2), end=utc(2026, 1, 6, 2)
+            )
+        )
+    finally:
+        if saved is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = saved
+        time.tzset()
+    assert occurrence.utc.isoformat() == "2026-01-01T08:00:00+00:00"
+    assert weekly == [
+        (utc(2026, 1, 5), utc(2026, 1, 5, 0, 30)),
+        (utc(2026, 1, 12), utc(2026, 1, 12, 0, 30)),
+    ]
+    assert daily == [(utc(2026, 1, 6, 1), utc(2026, 1, 6, 1, 30))]
