@@ -26,9 +26,11 @@ from scheduler_core.windows import (
     DailyWindow,
     Interval,
     LocalCron,
+    ResourceWindow,
     RunningTime,
     TagCondition,
     WeeklyWindow,
+    WindowKind,
     next_occurrences,
     running_time,
 )
@@ -471,3 +473,230 @@ def test_the_local_timezone_of_the_machine_changes_no_result() -> None:
         (utc(2026, 1, 12), utc(2026, 1, 12, 0, 30)),
     ]
     assert daily == [(utc(2026, 1, 6, 1), utc(2026, 1, 6, 1, 30))]
+
+
+def test_the_last_29_february_is_found_years_back() -> None:
+    # Every month since then lacks a 29 February: the search steps back month by month.
+    latest = LocalCron("0 8 29 2 ? *", "UTC").latest(utc(2027, 6, 1))
+    assert latest is not None
+    assert latest.utc == utc(2024, 2, 29, 8)
+
+
+def test_the_last_30th_of_february_or_april_is_in_april() -> None:
+    latest = LocalCron("0 8 30,31 2,4 ? *", "UTC").latest(utc(2026, 4, 29))
+    assert latest is not None
+    assert latest.utc == utc(2025, 4, 30, 8)
+
+
+# --- resource_window: the API texts ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "spec"),
+    [
+        ("sun:03:00-sun:03:30", WeeklyWindow(start_minute=6 * 1440 + 180, duration_minutes=30)),
+        ("mon:00:00-mon:00:01", WeeklyWindow(start_minute=0, duration_minutes=1)),
+        (" SAT:23:45-sun:00:15 ", WeeklyWindow(start_minute=5 * 1440 + 1425, duration_minutes=30)),
+        ("sun:23:59-mon:00:29", WeeklyWindow(start_minute=6 * 1440 + 1439, duration_minutes=30)),
+        ("tue:10:00-mon:10:00", WeeklyWindow(start_minute=1440 + 600, duration_minutes=6 * 1440)),
+    ],
+)
+def test_a_maintenance_window_reads_as_minutes_of_the_utc_week(
+    text: str, spec: WeeklyWindow
+) -> None:
+    assert ResourceWindow.maintenance("rds_instance", "db1", text) == ResourceWindow(
+        resource_type="rds_instance",
+        resource_id="db1",
+        kind=WindowKind.MAINTENANCE,
+        window=text,
+        spec=spec,
+        problem=None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "shown", "problem"),
+    [
+        (
+            "garbage",
+            "garbage",
+            "expected ddd:hh24:mi-ddd:hh24:mi such as sun:03:00-sun:03:30, got 'garbage'",
+        ),
+        (None, "", "expected ddd:hh24:mi-ddd:hh24:mi such as sun:03:00-sun:03:30, got None"),
+        (5, "", "expected ddd:hh24:mi-ddd:hh24:mi such as sun:03:00-sun:03:30, got 5"),
+        (
+            "sun:03:00-sun:03:30x",
+            "sun:03:00-sun:03:30x",
+            "expected ddd:hh24:mi-ddd:hh24:mi such as sun:03:00-sun:03:30, "
+            "got 'sun:03:00-sun:03:30x'",
+        ),
+        (
+            "xyz:03:00-sun:03:30",
+            "xyz:03:00-sun:03:30",
+            "unknown day 'xyz' in 'xyz:03:00-sun:03:30'; expected mon..sun",
+        ),
+        (
+            "sun:03:00-Abc:03:30",
+            "sun:03:00-Abc:03:30",
+            "unknown day 'abc' in 'sun:03:00-Abc:03:30'; expected mon..sun",
+        ),
+        (
+            "Sun:24:00-sun:03:30",
+            "Sun:24:00-sun:03:30",
+            "time 24:00 out of range in 'Sun:24:00-sun:03:30'",
+        ),
+        (
+            "sun:03:00-sun:03:60",
+            "sun:03:00-sun:03:60",
+            "time 03:60 out of range in 'sun:03:00-sun:03:60'",
+        ),
+        ("sun:03:00-sun:03:00", "sun:03:00-sun:03:00", "the window 'sun:03:00-sun:03:00' is empty"),
+    ],
+)
+def test_a_maintenance_window_that_does_not_parse_says_why(
+    text: object, shown: str, problem: str
+) -> None:
+    assert ResourceWindow.maintenance("rds_instance", "db1", text) == ResourceWindow(  # type: ignore[arg-type]
+        resource_type="rds_instance",
+        resource_id="db1",
+        kind=WindowKind.MAINTENANCE,
+        window=shown,
+        spec=None,
+        problem=f"maintenance window not analysed: {problem}",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "spec", "problem"),
+    [
+        ("03:00-03:30", DailyWindow(start_minute=180, duration_minutes=30), None),
+        (" 23:45-00:15 ", DailyWindow(start_minute=1425, duration_minutes=30), None),
+        ("00:00-23:59", DailyWindow(start_minute=0, duration_minutes=1439), None),
+        ("3:00-03:30", None, "expected hh24:mi-hh24:mi such as 03:00-03:30, got '3:00-03:30'"),
+        ("03:00-03:30 ", DailyWindow(start_minute=180, duration_minutes=30), None),
+        (None, None, "expected hh24:mi-hh24:mi such as 03:00-03:30, got None"),
+        ("24:00-01:00", None, "time 24:00 out of range in '24:00-01:00'"),
+        ("01:00-01:60", None, "time 01:60 out of range in '01:00-01:60'"),
+        ("03:00-03:00", None, "the window '03:00-03:00' is empty"),
+    ],
+)
+def test_a_backup_window_reads_as_minutes_of_the_utc_day(
+    text: str | None, spec: DailyWindow | None, problem: str | None
+) -> None:
+    assert ResourceWindow.backup("rds_cluster", "c1", text) == ResourceWindow(
+        resource_type="rds_cluster",
+        resource_id="c1",
+        kind=WindowKind.BACKUP,
+        window=text or "",
+        spec=spec,
+        problem=problem and f"backup window not analysed: {problem}",
+    )
+
+
+@pytest.mark.parametrize(
+    ("expression", "timezone", "minutes", "shown", "result"),
+    [
+        (
+            "cron(0 3 * * ? *)",
+            None,
+            None,
+            "cron(0 3 * * ? *) UTC, start within 480 min",
+            BackupRuleWindow(fields="0 3 * * ? *", timezone="UTC", start_window_minutes=480),
+        ),
+        (
+            " cron( 0  3 ? * MON *) ",
+            "Europe/Amsterdam",
+            1,
+            " cron( 0  3 ? * MON *)  Europe/Amsterdam, start within 1 min",
+            BackupRuleWindow(
+                fields="0 3 ? * MON *", timezone="Europe/Amsterdam", start_window_minutes=1
+            ),
+        ),
+        (
+            None,
+            None,
+            None,
+            "(no schedule) UTC, start within 480 min",
+            "the rule has no schedule expression",
+        ),
+        (
+            "  ",
+            "Europe/Amsterdam",
+            60,
+            "   Europe/Amsterdam, start within 60 min",
+            "the rule has no schedule expression",
+        ),
+        (
+            "rate(1 day)",
+            None,
+            60,
+            "rate(1 day) UTC, start within 60 min",
+            'only cron(...) schedules are analysed, got "rate(1 day)"',
+        ),
+        (
+            "cron(0 3 * * ? *)",
+            None,
+            0,
+            "cron(0 3 * * ? *) UTC, start within 0 min",
+            "StartWindowMinutes must be a positive number, got 0",
+        ),
+        (
+            "cron(0 3 * * ? *)",
+            None,
+            -5,
+            "cron(0 3 * * ? *) UTC, start within -5 min",
+            "StartWindowMinutes must be a positive number, got -5",
+        ),
+        (
+            "cron(0 3 * * ? *)",
+            None,
+            True,
+            "cron(0 3 * * ? *) UTC, start within True min",
+            "StartWindowMinutes must be a positive number, got True",
+        ),
+        (
+            "cron(0 3 * * ? *)",
+            None,
+            "60",
+            "cron(0 3 * * ? *) UTC, start within 60 min",
+            "StartWindowMinutes must be a positive number, got '60'",
+        ),
+        (
+            "cron(0 25 * * ? *)",
+            None,
+            None,
+            "cron(0 25 * * ? *) UTC, start within 480 min",
+            'invalid AWS cron expression "cron(0 25 * * ? *)": '
+            "a field is out of range or malformed (hour must be in 0..23)",
+        ),
+        (
+            "cron(0 3 * * ? *)",
+            "Mars/Base",
+            None,
+            "cron(0 3 * * ? *) Mars/Base, start within 480 min",
+            'unknown timezone "Mars/Base"; expected an IANA name such as Europe/Amsterdam',
+        ),
+    ],
+)
+def test_a_backup_rule_reads_as_its_cron_in_its_timezone(
+    expression: str | None,
+    timezone: str | None,
+    minutes: object,
+    shown: str,
+    result: BackupRuleWindow | str,
+) -> None:
+    parsed = isinstance(result, BackupRuleWindow)
+    assert ResourceWindow.aws_backup(
+        "rds_cluster",
+        "c1",
+        expression=expression,
+        timezone=timezone,
+        start_window_minutes=minutes,  # type: ignore[arg-type]
+    ) == ResourceWindow(
+        resource_type="rds_cluster",
+        resource_id="c1",
+        kind=WindowKind.AWS_BACKUP,
+        window=shown,
+        spec=result if parsed else None,
+        problem=None if parsed else f"backup rule not analysed: {result}",
+    )
