@@ -30,9 +30,12 @@ from scheduler_core.windows import (
     RunningTime,
     TagCondition,
     WeeklyWindow,
+    WindowAnalysis,
     WindowKind,
+    analyse_windows,
     next_occurrences,
     running_time,
+    window_key,
 )
 from scheduler_core.windows.brackets import cron_bracket, daily_bracket, margin_words
 from scheduler_core.windows.selection import ConditionOperator, tags_of
@@ -700,3 +703,269 @@ def test_a_backup_rule_reads_as_its_cron_in_its_timezone(
         spec=result if parsed else None,
         problem=None if parsed else f"backup rule not analysed: {result}",
     )
+
+
+# --- analysis: coverage, brackets, conflicts and problems ------------------------------
+
+NOW = utc(2026, 1, 7, 12)  # a Wednesday
+
+
+def analyse(
+    schedule: Schedule, *windows: ResourceWindow, now: datetime = NOW, weeks: int = 1
+) -> list[WindowAnalysis]:
+    return analyse_windows(schedule, list(windows), now=now, weeks=weeks)
+
+
+def maintenance(text: str) -> ResourceWindow:
+    return ResourceWindow.maintenance("rds_instance", "db1", text)
+
+
+def backup(text: str) -> ResourceWindow:
+    return ResourceWindow.backup("rds_instance", "db1", text)
+
+
+def expected(window: ResourceWindow, **fields: object) -> WindowAnalysis:
+    """The analysis of ``window`` for composition "shop"; ``fields`` are the results."""
+    return WindowAnalysis(
+        composition="shop",
+        resource_type=window.resource_type,
+        resource_id=window.resource_id,
+        kind=window.kind,
+        window=window.window,
+        key=window_key("shop", window),
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def test_a_window_inside_office_hours_is_covered_and_needs_no_brackets() -> None:
+    window = maintenance("thu:09:00-thu:09:30")
+    assert analyse(OFFICE, window) == [
+        expected(
+            window,
+            covered=True,
+            occurrences=1,
+            uncovered_occurrences=0,
+            next_uncovered_at=None,
+            brackets=(),
+            stop_conflicts=0,
+            problem=None,
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "covered"),
+    [
+        ("thu:08:15-thu:09:00", True),  # opens minus the margin at the start
+        ("thu:08:14-thu:09:00", False),
+        ("thu:18:00-thu:18:45", True),  # closes plus the margin at the stop
+        ("thu:18:00-thu:18:46", False),
+    ],
+)
+def test_the_margin_may_reach_exactly_to_the_start_and_the_stop(text: str, covered: bool) -> None:
+    [analysis] = analyse(OFFICE, maintenance(text))
+    assert (analysis.covered, analysis.uncovered_occurrences) == (covered, 0 if covered else 1)
+
+
+def test_an_evening_backup_window_gets_daily_brackets_and_reports_its_first_occurrence() -> None:
+    window = backup("20:00-20:30")
+    assert analyse(OFFICE, window) == [
+        expected(
+            window,
+            covered=False,
+            occurrences=7,
+            uncovered_occurrences=7,
+            next_uncovered_at=utc(2026, 1, 7, 20),
+            brackets=(
+                Bracket(
+                    action=Action.START,
+                    expression="cron(45 19 * * ? *)",
+                    timezone="UTC",
+                    run_at="every day at 19:45 UTC, 15 min before the window opens",
+                ),
+                Bracket(
+                    action=Action.STOP,
+                    expression="cron(45 20 * * ? *)",
+                    timezone="UTC",
+                    run_at="every day at 20:45 UTC, 15 min after the window closes",
+                ),
+            ),
+            stop_conflicts=0,
+            problem=None,
+        )
+    ]
+
+
+def test_a_stop_bracket_inside_office_hours_counts_one_conflict_per_working_day() -> None:
+    # Opens 07:30, starts 07:15 (stopped), stops 08:00: the working day has begun then.
+    [analysis] = analyse(OFFICE, backup("07:30-07:45"))
+    assert (
+        analysis.occurrences,
+        analysis.uncovered_occurrences,
+        analysis.next_uncovered_at,
+        analysis.stop_conflicts,
+        [bracket.expression for bracket in analysis.brackets],
+    ) == (7, 7, utc(2026, 1, 8, 7, 30), 5, ["cron(15 7 * * ? *)", "cron(0 8 * * ? *)"])
+
+
+def test_only_the_uncovered_occurrences_are_counted_and_the_first_of_them_reported() -> None:
+    # 18:30-19:00 is covered on working days only (margin 0): Saturday is the first gap.
+    schedule = Schedule(
+        start_resources_at=OFFICE.start_resources_at,
+        stop_resources_at=OFFICE.stop_resources_at,
+        window_margin_minutes=0,
+    )
+    [analysis] = analyse(schedule, backup("18:30-19:00"))
+    assert (
+        analysis.covered,
+        analysis.occurrences,
+        analysis.uncovered_occurrences,
+        analysis.next_uncovered_at,
+    ) == (False, 7, 2, utc(2026, 1, 10, 18, 30))
+
+
+STOP_INTERRUPTS = (
+    "the composition is already running when every occurrence of this window (minus the "
+    "margin) opens, but its own stop schedule ends that run before the window (plus the "
+    "margin) closes; a bracket cannot help: move stop_resources_at or the window"
+)
+
+
+def test_a_window_cut_by_the_compositions_own_stop_has_no_brackets_and_says_why() -> None:
+    # Runs from Saturday 00:10 to the next Saturday 00:00 (the Monday start changes
+    # nothing): the window opens while running and is cut by the stop; the run has
+    # started again when a stop bracket would run, but without brackets no conflicts.
+    schedule = Schedule(
+        start_resources_at="10 0 ? * MON,SAT *",
+        stop_resources_at="0 0 ? * SAT *",
+        window_margin_minutes=0,
+    )
+    window = maintenance("fri:23:45-sat:00:15")
+    assert analyse(schedule, window, weeks=2) == [
+        expected(
+            window,
+            covered=False,
+            occurrences=2,
+            uncovered_occurrences=2,
+            next_uncovered_at=utc(2026, 1, 9, 23, 45),
+            brackets=(),
+            stop_conflicts=0,
+            problem=STOP_INTERRUPTS,
+        )
+    ]
+
+
+def test_a_window_that_does_not_parse_is_reported_with_its_problem() -> None:
+    window = maintenance("sun:03:00")
+    assert analyse(OFFICE, window) == [
+        expected(
+            window,
+            covered=False,
+            occurrences=0,
+            uncovered_occurrences=0,
+            next_uncovered_at=None,
+            brackets=(),
+            stop_conflicts=0,
+            problem=(
+                "maintenance window not analysed: expected ddd:hh24:mi-ddd:hh24:mi "
+                "such as sun:03:00-sun:03:30, got 'sun:03:00'"
+            ),
+        )
+    ]
+
+
+def test_a_rule_that_cannot_be_evaluated_is_reported_not_raised() -> None:
+    window = ResourceWindow(
+        resource_type="rds_cluster",
+        resource_id="c1",
+        kind=WindowKind.AWS_BACKUP,
+        window="cron(0 8 31 2 ? *) UTC, start within 60 min",
+        spec=BackupRuleWindow(fields="0 8 31 2 ? *", timezone="UTC", start_window_minutes=60),
+    )
+    assert analyse(OFFICE, window) == [
+        expected(
+            window,
+            covered=False,
+            occurrences=0,
+            uncovered_occurrences=0,
+            next_uncovered_at=None,
+            brackets=(),
+            stop_conflicts=0,
+            problem=(
+                'invalid AWS cron expression "0 8 31 2 ? *": '
+                "a field is out of range or malformed (day is out of range for month)"
+            ),
+        )
+    ]
+
+
+def test_a_naive_now_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"^now must be an aware datetime$"):
+        analyse(OFFICE, backup("03:00-03:30"), now=datetime(2026, 1, 7))
+
+
+def test_the_horizon_is_weeks_of_real_time_across_a_dst_change() -> None:
+    # 12:00 in Amsterdam on 25 March is 11:00 UTC; a week later is 11:00 UTC again,
+    # although the wall clock then says 13:00. The 10:30 UTC window of 1 April counts.
+    now = datetime(2026, 3, 25, 12, tzinfo=AMSTERDAM)
+    [analysis] = analyse(OFFICE, backup("10:30-10:45"), now=now)
+    assert (analysis.occurrences, analysis.next_uncovered_at) == (7, utc(2026, 3, 28, 10, 30))
+
+
+def test_a_composition_that_never_stops_covers_long_windows_and_long_margins() -> None:
+    # Started every Monday and never stopped: the running time must reach past the
+    # last occurrence of the longest window (six days) plus a margin of over a day.
+    schedule = Schedule(start_resources_at="0 0 ? * MON *", window_margin_minutes=2000)
+    analyses = analyse(schedule, backup("03:00-03:30"), maintenance("tue:10:00-mon:10:00"), now=NOW)
+    assert [(a.covered, a.occurrences, a.problem) for a in analyses] == [
+        (True, 7, None),
+        (True, 1, None),
+    ]
+
+
+def test_window_keys_are_stable_and_name_the_kind() -> None:
+    assert [
+        window_key("shop", maintenance("sun:03:00-sun:03:30")),
+        window_key("shop", backup("03:00-03:30")),
+        window_key(
+            "shop",
+            ResourceWindow.aws_backup(
+                "rds_cluster",
+                "c1",
+                expression="cron(0 3 * * ? *)",
+                timezone=None,
+                start_window_minutes=None,
+            ),
+        ),
+    ] == ["mw-6b14cb825ae6", "bw-73944623555b", "ab-9d2fd1b20602"]
+
+
+def test_the_json_of_an_analysis_has_a_problem_only_when_there_is_one() -> None:
+    covered, unparsed = analyse(OFFICE, maintenance("thu:09:00-thu:09:30"), backup("x"))
+    assert covered.as_json() == {
+        "composition": "shop",
+        "resource_type": "rds_instance",
+        "resource_id": "db1",
+        "kind": "maintenance",
+        "window": "thu:09:00-thu:09:30",
+        "covered": True,
+        "uncovered_occurrences": 0,
+        "schedules": [],
+    }
+    assert unparsed.as_json() == {
+        "composition": "shop",
+        "resource_type": "rds_instance",
+        "resource_id": "db1",
+        "kind": "backup",
+        "window": "x",
+        "covered": False,
+        "uncovered_occurrences": 0,
+        "schedules": [],
+        "problem": "backup window not analysed: expected hh24:mi-hh24:mi such as "
+        "03:00-03:30, got 'x'",
+    }
+    [evening] = analyse(OFFICE, backup("20:00-20:30"))
+    assert evening.as_json()["schedules"] == [
+        {"action": "start", "expression": "cron(45 19 * * ? *)", "timezone": "UTC"},
+        {"action": "stop", "expression": "cron(45 20 * * ? *)", "timezone": "UTC"},
+    ]
