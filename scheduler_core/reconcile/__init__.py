@@ -13,8 +13,9 @@ from datetime import datetime
 from scheduler_core.aws import Aws
 from scheduler_core.config import Composition, Config
 from scheduler_core.reconcile.desired import Desired, Targets, WindowBracket, desired_for
+from scheduler_core.reconcile.live import read_live, running_executions
 from scheduler_core.reconcile.model import Change, ChangeAction, HeldPrune, ObjectKind, Plan
-from scheduler_core.reconcile.planner import hold_busy_prunes, plan_changes
+from scheduler_core.reconcile.planner import hold_busy_prunes, plan_changes, pruned_machine_arns
 from scheduler_core.runtime.deploy import role_arn, scheduler_role_arn, state_machine_arn_prefix
 from scheduler_core.settings import Settings
 
@@ -54,16 +55,13 @@ def make_plan(
         desired.state_machines.update(part.state_machines)
         desired.groups.update(part.groups)
         desired.schedules.update(part.schedules)
-    changes = plan_changes(
-        aws,
-        desired,
-        role_arn=role_arns(aws, settings)[0],
-        prune=prune,
-        arn_prefix=where.state_machine_arn_prefix,
-    )
+    live = read_live(aws, desired, arn_prefix=where.state_machine_arn_prefix, prune=prune)
+    changes = plan_changes(desired, live, role_arn=role_arns(aws, settings)[0], prune=prune)
     held: list[HeldPrune] = []
     if prune:
-        changes, held = hold_busy_prunes(aws, changes, desired=desired)
+        doomed = [arn for arns in pruned_machine_arns(changes, desired).values() for arn in arns]
+        running = running_executions(aws, doomed)
+        changes, held = hold_busy_prunes(changes, desired=desired, running=running)
     return Plan(changes=tuple(changes), held=tuple(held))
 
 

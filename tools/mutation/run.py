@@ -91,12 +91,7 @@ MODULES: dict[str, Module] = {
     ),
     "planner": Module(
         ("scheduler_core/reconcile/planner.py",),
-        (
-            "tests/functional/test_reconcile.py",
-            "tests/functional/test_prune_running.py",
-            "tests/functional/test_run_at_a_time.py",
-        ),
-        "slow: emulator tests",
+        ("tests/unit/test_planner.py",),
     ),
     "operations": Module(
         ("scheduler_core/runtime/operations.py",),
@@ -108,7 +103,7 @@ MODULES: dict[str, Module] = {
         "slow: emulator tests",
     ),
 }
-FAST = ("access", "webhook-security", "asl", "windows")
+FAST = ("access", "webhook-security", "asl", "windows", "planner")
 
 # Never copied into a work directory.
 EXCLUDES = (
