@@ -202,3 +202,138 @@ def test_a_run_in_progress_is_audited_and_the_bracket_does_nothing() -> None:
     assert states["Bracket of shop left alone"] == {"Type": "Succeed"}
     assert TABLE in str(audit["Parameters"])
     assert states["Who holds the lease of shop?"]["Parameters"]["TableName"] == TABLE
+
+
+def test_a_bracket_begins_by_asking_who_holds_the_composition_lease() -> None:
+    document = machine()
+
+    assert document["StartAt"] == "Begin window bracket of shop"
+    assert document["States"]["Begin window bracket of shop"]["Next"] == (
+        "Who holds the lease of shop?"
+    )
+
+
+def test_the_lease_holder_is_read_consistently_from_the_composition_lease_row() -> None:
+    states = machine()["States"]
+
+    assert states["Who holds the lease of shop?"] == {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::aws-sdk:dynamodb:query",
+        "Parameters": {
+            "TableName": TABLE,
+            "ConsistentRead": True,
+            "KeyConditionExpression": "pk = :pk AND sk = :sk",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": "composition#shop"},
+                ":sk": {"S": "lease"},
+            },
+        },
+        "ResultSelector": {
+            "execution.$": "$.Items[*].execution.S",
+            "action.$": "$.Items[*].action.S",
+            "pending.$": "$.Items[*].pending_until.S",
+        },
+        "ResultPath": "$.holder",
+        "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 3}],
+        # Cannot read the lease: act as before rather than skip the window.
+        "Catch": [
+            {
+                "ErrorEquals": ["States.ALL"],
+                "ResultPath": "$.error",
+                "Next": "Which resource and action?",
+            }
+        ],
+        "Next": "Is the lease of shop free, reserved or held?",
+    }
+
+
+@pytest.mark.parametrize(
+    ("holder", "then"),
+    [
+        ({"execution": [], "pending": []}, "Which resource and action?"),
+        (
+            {"execution": ["arn:x"], "pending": ["2026-12-01T10:00:00Z"]},
+            "Audit bracket of shop: run in progress",
+        ),
+        ({"execution": ["arn:x"], "pending": []}, "Is the holder of the lease of shop running?"),
+    ],
+)
+def test_a_free_lease_lets_the_bracket_act_and_a_reserved_one_leaves_it_alone(
+    holder: dict[str, list[str]], then: str
+) -> None:
+    route = machine()["States"]["Is the lease of shop free, reserved or held?"]
+
+    assert choose(route, {"holder": holder}) == then
+
+
+def test_the_holder_of_a_held_lease_is_asked_whether_it_still_runs() -> None:
+    states = machine()["States"]
+    describe = states["Is the holder of the lease of shop running?"]
+
+    assert describe["Resource"] == "arn:aws:states:::aws-sdk:sfn:describeExecution"
+    assert describe["Parameters"] == {"ExecutionArn.$": "$.holder.execution[0]"}
+    assert describe["Next"] == "Does the lease holder of shop still run?"
+    assert describe["Catch"] == [
+        {
+            "ErrorEquals": ["Sfn.ExecutionDoesNotExistException"],
+            "ResultPath": None,
+            "Next": "Which resource and action?",
+        },
+        {
+            "ErrorEquals": ["States.ALL"],
+            "ResultPath": None,
+            "Next": "Audit bracket of shop: run in progress",
+        },
+    ]
+    running = states["Does the lease holder of shop still run?"]
+    assert choose(running, {"holder_status": {"status": "RUNNING"}}) == (
+        "Audit bracket of shop: run in progress"
+    )
+    assert choose(running, {"holder_status": {"status": "SUCCEEDED"}}) == (
+        "Which resource and action?"
+    )
+
+
+def test_a_bracket_left_alone_is_audited_as_a_skipped_window_bracket() -> None:
+    audit = machine()["States"]["Audit bracket of shop: run in progress"]
+
+    assert audit["Resource"] == "arn:aws:states:::dynamodb:putItem"
+    assert audit["Parameters"] == {
+        "TableName": TABLE,
+        "Item": {
+            "pk": {"S": "audit#shop"},
+            "sk": {"S.$": "States.Format('{}#{}', $$.State.EnteredTime, $$.Execution.Name)"},
+            "at": {"S.$": "$$.State.EnteredTime"},
+            "who": {"S.$": "$.who"},
+            "what": {"S": "skipped window bracket"},
+            "via": {"S.$": "$.via"},
+            "detail": {
+                "S.$": (
+                    "States.Format('a {} is in progress (execution {})', "
+                    "$.holder.action[0], $.holder.execution[0])"
+                )
+            },
+            "execution": {"S.$": "$$.Execution.Id"},
+        },
+    }
+    # The audit entry is a courtesy: the bracket is left alone either way.
+    assert audit["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": "Bracket of shop left alone"}
+    ]
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_a_bracket_waits_until_its_resource_is_ready_unless_told_not_to(label: str) -> None:
+    states = machine()["States"]
+
+    assert states[f"Start {label}"]["Next"] == f"Describe {label}"
+    assert states[f"Stop {label} #2"]["Next"] == f"Describe {label} #2"
+
+
+def test_a_bracket_of_a_resource_not_waited_for_is_done_after_its_action() -> None:
+    config = CONFIG.replace("params: {id: db}", "params: {id: db}\n        wait_until_ready: false")
+    composition = parse_config(config, path=Path("c.yaml")).compositions["shop"]
+    states = build_windows_machine(composition, list(composition.items()), table=TABLE)["States"]
+
+    assert states["Start rds_cluster db"]["Next"] == "Done rds_cluster db"
+    assert states["Stop rds_cluster db #2"]["Next"] == "Done rds_cluster db #2"
