@@ -14,6 +14,7 @@ import subprocess
 import sys
 from datetime import timedelta
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from botocore.exceptions import ClientError
@@ -105,7 +106,9 @@ def calls(emulator: Emulator) -> list[str]:
         patch.setattr("scheduler_core.runtime.prerequisites._seen_roles", set())
         for name, value in emulator.environment().items():
             patch.setenv(name, value)
-        return caller_calls("calls")
+        # A fresh name: a second session on the same emulator (as mutation runs make)
+        # must still see the group and the machine created.
+        return caller_calls(f"calls{uuid4().hex[:8]}")
 
 
 # Every call a start makes, in order; each is failed in turn below.
@@ -165,6 +168,7 @@ def test_failed_call_leaves_nothing_or_everything_and_a_retry_finds_the_first(
 KILLER = """
 import os, sys
 from datetime import timedelta
+from uuid import uuid4
 from scheduler_core.aws import Aws
 from scheduler_core.runtime.operations import Actor, Runtime
 from scheduler_core.settings import Settings
