@@ -17,7 +17,7 @@ someone else) sends the loop back to waiting instead of failing.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from scheduler_core.asl.naming import StateNamer
@@ -67,6 +67,9 @@ class PolledStep:
     wait_until_ready: bool = True
     ready_timeout_seconds: int = 1800
     before: SdkCall | None = None
+    # The retried errors of ``before``, which may call another service than the step.
+    before_throttling_errors: tuple[str, ...] = ()
+    before_generic_error: str | None = None
 
 
 def poll_plan(ready_timeout_seconds: int) -> tuple[int, int]:
@@ -235,7 +238,13 @@ def polled_step_states(
         adjust = name("Adjust scaling of {}")
         states[prepare]["Next"] = adjust
         adjust_task = sdk_task(step.before, result_path=None, next_state=describe)
-        adjust_task["Retry"] = retriers(step)
+        adjust_task["Retry"] = retriers(
+            replace(
+                step,
+                throttling_errors=step.before_throttling_errors,
+                generic_error=step.before_generic_error,
+            )
+        )
         adjust_task["Catch"] = catch_all
         states[adjust] = adjust_task
     return prepare, states

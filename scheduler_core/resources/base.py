@@ -114,6 +114,8 @@ class PolledKind(ResourceKind):
     service: ClassVar[str]
     error_prefix: ClassVar[str]
     invalid_state_errors: ClassVar[tuple[str, ...]] = ()
+    # The error prefix of ``before_call``'s service, when it is not the kind's own.
+    before_error_prefix: ClassVar[str | None] = None
 
     @abstractmethod
     def action_call(self, params: Any, action: Action) -> SdkCall:
@@ -142,6 +144,7 @@ class PolledKind(ResourceKind):
         namer: StateNamer,
     ) -> tuple[str, States]:
         prefix = self.error_prefix
+        before_prefix = self.before_error_prefix or prefix
         step = PolledStep(
             kind=self.type_name,
             label=self.label(params),
@@ -157,6 +160,11 @@ class PolledKind(ResourceKind):
             wait_until_ready=wait_until_ready,
             ready_timeout_seconds=ready_timeout_seconds,
             before=self.before_call(params, action),
+            before_throttling_errors=(
+                f"{before_prefix}.ThrottlingException",
+                f"{before_prefix}.RequestLimitExceededException",
+            ),
+            before_generic_error=f"{before_prefix}.{before_prefix}Exception",
             **self.conditions(params, action),
         )
         return polled_step_states(step, next_state=next_state, namer=namer)

@@ -39,6 +39,8 @@ class EcsService(PolledKind):
     params_model = EcsServiceParams
     service = "ecs"
     error_prefix = "Ecs"
+    # The scalable target is Application Auto Scaling's: its errors carry that prefix.
+    before_error_prefix = "ApplicationAutoScaling"
 
     def label(self, params: EcsServiceParams) -> str:
         return f"{params.cluster_name}/{params.name}"

@@ -152,7 +152,26 @@ def test_a_scaled_ecs_service_lowers_its_scalable_target_before_stopping() -> No
             "MinCapacity": 0,
         },
         "ResultPath": None,
-        "Retry": ECS_RETRY,
+        # Application Auto Scaling's own errors: the ECS ones never come from this call.
+        "Retry": [
+            {
+                "ErrorEquals": [
+                    "ApplicationAutoScaling.ThrottlingException",
+                    "ApplicationAutoScaling.RequestLimitExceededException",
+                ],
+                "IntervalSeconds": 2,
+                "MaxAttempts": 6,
+                "BackoffRate": 2.0,
+                "MaxDelaySeconds": 60,
+                "JitterStrategy": "FULL",
+            },
+            {
+                "ErrorEquals": ["ApplicationAutoScaling.ApplicationAutoScalingException"],
+                "IntervalSeconds": 1,
+                "MaxAttempts": 2,
+                "BackoffRate": 2.0,
+            },
+        ],
         "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": f"Fail {API}"}],
         "Next": f"Describe {API}",
     }
