@@ -326,6 +326,7 @@ def test_an_update_of_a_paused_schedule_keeps_it_paused() -> None:
             arguments=wanted.schedules["envctl-shop/start"].request(state="DISABLED"),
         ),
     )
+    assert changes[0].composition == "shop"
 
 
 def test_a_config_that_sets_the_state_wins_over_the_live_one() -> None:
@@ -470,6 +471,40 @@ def test_prune_leaves_a_kept_compositions_other_machines() -> None:
     assert (
         plan(wanted, replace(live, machines={**live.machines, spare.name: spare}), prune=True) == []
     )
+
+
+def test_prune_goes_on_past_objects_it_must_not_touch() -> None:
+    # Listing order mixes other teams' machines and ours; every leftover of ours goes.
+    foreign = leftover("aaa", tagged=tags("aaa", deployment="team-b"))
+    ours = leftover("zzz")
+    live = merged(foreign, leftover("crm"), ours)
+
+    changes = plan(Desired(), live, prune=True)
+
+    assert [change.name for change in changes if change.kind is ObjectKind.STATE_MACHINE] == [
+        "envctl-crm-start",
+        "envctl-crm-stop",
+        "envctl-zzz-start",
+        "envctl-zzz-stop",
+    ]
+
+
+def test_an_envctl_object_that_lost_its_composition_tag_is_pruned_under_no_name() -> None:
+    untagged = {"envctl:managed": "true"}
+    gone = leftover(
+        "crm",
+        tagged=untagged,
+        schedules={"start": live_schedule(schedule("crm", "start", "0 8 * * ? *"))},
+    )
+
+    changes = plan(Desired(), gone, prune=True)
+
+    assert [(change.name, change.composition) for change in changes] == [
+        ("envctl-crm/start", ""),
+        ("envctl-crm", ""),
+        ("envctl-crm-start", ""),
+        ("envctl-crm-stop", ""),
+    ]
 
 
 # -- prunes that wait for a running execution ----------------------------------------
