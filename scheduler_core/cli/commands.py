@@ -64,37 +64,6 @@ def run(args: argparse.Namespace) -> int:
     return HANDLERS[args.command](Context(args))
 
 
-def _local(ctx: Context) -> int:
-    from infra.emulator.cli import run_local
-
-    return run_local(port=ctx.args.port, speed=ctx.args.speed)
-
-
-def _demo(ctx: Context) -> int:
-    from infra.demo import run_demo
-
-    return run_demo(serve_port=ctx.args.serve)
-
-
-def _serve(ctx: Context) -> int:
-    from infra.serve import run_serve
-
-    return run_serve(port=ctx.args.port, config_path=getattr(ctx.args, "config", None))
-
-
-def _slack(ctx: Context) -> int:
-    from infra.slack.cli import run_slack
-
-    return run_slack(
-        ctx.args.text,
-        user=ctx.args.user,
-        channel=ctx.args.channel,
-        confirm=ctx.args.confirm,
-        url=ctx.args.url,
-        config_path=getattr(ctx.args, "config", None),
-    )
-
-
 def _validate(ctx: Context) -> int:
     config = ctx.config
     print(f"{config.path}: {plural(len(config.compositions), 'composition')}, all valid")
@@ -261,8 +230,4 @@ HANDLERS: dict[str, Callable[[Context], int]] = {
     "resume": lambda ctx: _pause(ctx, paused=False),
     "schedule": _schedule,
     "history": _history,
-    "local": _local,
-    "demo": _demo,
-    "serve": _serve,
-    "slack": _slack,
 }

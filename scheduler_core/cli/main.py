@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from botocore.exceptions import BotoCoreError, ClientError
 
 from scheduler_core import __version__
-from scheduler_core.cli import commands
+from scheduler_core.cli import commands, plugins
 from scheduler_core.exceptions import ConfigError, EnvctlError
 
 DESCRIPTION = "Switch whole AWS environments (compositions) on and off."
@@ -39,6 +39,52 @@ def build_parser() -> argparse.ArgumentParser:
         if named:
             parser.add_argument("name", help="composition name")
         return parser
+
+    command("validate", "check the config, its cron expressions and timezones", named=False)
+    render = command("render", "print a composition's generated state machine (ASL JSON)")
+    render.add_argument("--action", choices=["start", "stop"], required=True)
+    for name, help_text in (
+        ("plan", "show what apply would create, change or delete"),
+        ("apply", "make AWS match the config (state machines, schedules, window brackets)"),
+    ):
+        reconcile = command(name, help_text, named=False)
+        reconcile.add_argument(
+            "--prune",
+            action="store_true",
+            help="also delete what envctl created for compositions no longer in the file",
+        )
+        reconcile.add_argument("--state-machine-role-arn", help="role the state machines run as")
+        reconcile.add_argument("--scheduler-role-arn", help="role EventBridge Scheduler uses")
+        if name == "plan":
+            reconcile.add_argument("--json", action="store_true", help="machine-readable output")
+    start = command("start", "start a composition")
+    start.add_argument("--for", dest="duration", help="stop again after this long (30m, 2h, 1h30m)")
+    start.add_argument("--wait", action="store_true", help="follow the execution step by step")
+    stop = command("stop", "stop a composition")
+    stop.add_argument("--wait", action="store_true", help="follow the execution step by step")
+    status = command("status", "live state of every resource of a composition")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    extend = command("extend", "move the pending auto-stop later")
+    extend.add_argument("duration", help="how much later (30m, 2h, 1h30m)")
+    skip = command("skip", "skip the next scheduled start or stop")
+    skip.add_argument("which", choices=["next-start", "next-stop"])
+    command("pause", "disable the scheduled start and stop")
+    command("resume", "re-enable the scheduled start and stop")
+    command("schedule", "the schedule in words and the next runs in local time")
+    command("history", "the last audit entries")
+    windows = sub.add_parser(
+        "windows",
+        help="maintenance/backup windows and whether the schedule covers them",
+        description="maintenance/backup windows and whether the schedule covers them",
+        parents=[common],
+    )
+    windows.add_argument("name", nargs="?", help="composition name (default: all)")
+    windows.add_argument("--json", action="store_true", help="machine-readable output")
+    for plugin in plugins.discovered():
+        added = command(plugin.name, plugin.help, named=False)
+        plugin.add_arguments(added)
+        added.set_defaults(plugin=plugin.run)
+    return parser
 
     command("validate", "check the config, its cron expressions and timezones", named=False)
     render = command("render", "print a composition's generated state machine (ASL JSON)")
@@ -118,7 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     debug = getattr(args, "debug", False)
     try:
-        return commands.run(args)
+        plugin = getattr(args, "plugin", None)
+        return plugin(args) if plugin is not None else commands.run(args)
     except ConfigError as exc:
         if debug:
             raise
