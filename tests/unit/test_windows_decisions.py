@@ -23,6 +23,7 @@ from scheduler_core.windows import (
     BackupRuleWindow,
     BackupSelection,
     Bracket,
+    CronExpressionError,
     DailyWindow,
     Interval,
     LocalCron,
@@ -371,9 +372,37 @@ def test_next_occurrences_give_the_wall_time_and_the_utc_instant() -> None:
 
 
 def test_next_occurrences_skip_a_month_that_lacks_the_day_to_the_first_of_the_next() -> None:
-    # pyawscron fails on 30 February; the search resumes on 1 March.
-    found = next_occurrences("0 8 1,30 2,3 ? *", "UTC", after=utc(2026, 2, 1, 9), count=2)
-    assert [occurrence.utc for occurrence in found] == [utc(2026, 3, 1, 8), utc(2026, 3, 30, 8)]
+    # pyawscron fails on 30 February; the search resumes at midnight on 1 March.
+    found = next_occurrences("0 0 1,30 2,3 ? *", "UTC", after=utc(2026, 2, 1, 9), count=2)
+    assert [occurrence.utc for occurrence in found] == [utc(2026, 3, 1), utc(2026, 3, 30)]
+
+
+def test_an_expression_that_fails_for_ten_years_on_end_cannot_be_evaluated() -> None:
+    # Valid (29 February 2000 ran), but after that only in years without a 29 February.
+    with pytest.raises(
+        CronExpressionError,
+        match=r'^cannot evaluate AWS cron expression "0 8 29 2 \? 2000,2101-2103" '
+        r"near 2000-12-31$",
+    ):
+        next_occurrences("0 8 29 2 ? 2000,2101-2103", "UTC", after=utc(2001, 1, 1), count=1)
+
+
+def test_a_local_cron_keeps_its_fields_and_timezone() -> None:
+    cron = LocalCron("cron( 0 8  * * ? * )", "Europe/Amsterdam")
+    assert (cron.fields, cron.timezone, cron.zone) == ("0 8 * * ? *", "Europe/Amsterdam", AMSTERDAM)
+
+
+def test_occurrences_are_found_on_the_wall_clock_of_zones_far_from_utc() -> None:
+    sydney, new_york = ZoneInfo("Australia/Sydney"), ZoneInfo("America/New_York")
+    latest = LocalCron("0 8 * * ? *", "Australia/Sydney").latest(
+        datetime(2026, 1, 7, 8, 30, tzinfo=sydney)
+    )
+    assert latest is not None
+    assert latest.local == datetime(2026, 1, 7, 8, tzinfo=sydney)
+    [after] = next_occurrences(
+        "0 8 * * ? *", "America/New_York", after=datetime(2026, 1, 7, 7, tzinfo=new_york), count=1
+    )
+    assert after.utc == utc(2026, 1, 7, 13)
 
 
 @pytest.mark.parametrize("count", [0, -1])
