@@ -50,6 +50,7 @@ from scheduler_core.exceptions import ConfigError, EnvctlError
 from scheduler_core.reconcile import (
     Change,
     ChangeAction,
+    HeldPrune,
     Plan,
     apply_plan,
     make_plan,
@@ -81,6 +82,7 @@ class _Progress:
 
     planned: int | None = None
     applied: list[Change] = field(default_factory=list)
+    held: tuple[HeldPrune, ...] = ()  # compositions left unpruned: their runs go on
     cancelled: threading.Event = field(default_factory=threading.Event)
 
     def counts(self) -> dict[str, str]:
@@ -211,6 +213,9 @@ def _during_rollback(aws: Aws, event: dict[str, Any], outcome: Outcome) -> Outco
 
 def _apply(aws: Aws, plan: Plan, progress: _Progress) -> None:
     progress.planned = len(plan.changes)
+    progress.held = plan.held
+    for held in plan.held:
+        logger.warning("not pruned", extra={"held": held.describe()})
     if progress.cancelled.is_set():
         raise _Cancelled
 
@@ -267,7 +272,10 @@ def _run(work: Callable[[_Progress], None], deadline: _Deadline, *, done: str) -
         )
     counts = progress.counts()
     summary = ", ".join(f"{count} {word.lower()}" for word, count in counts.items())
-    return Outcome(status=SUCCESS, reason=f"{done}: {summary}", data=counts)
+    # A composition whose run still goes on is not pruned (its resources would be
+    # left half started); the stack must hear it, or the objects outlive it unseen.
+    kept = "".join(f"; {held.describe()}" for held in progress.held)
+    return Outcome(status=SUCCESS, reason=f"{done}: {summary}{kept}", data=counts)
 
 
 def _describe(exc: BaseException) -> str:

@@ -209,6 +209,35 @@ def test_update_applies_a_changed_cron_and_prunes_a_removed_composition(
     assert not group_exists(aws_env, f"envctl-{removed}")
 
 
+def test_update_names_a_removed_composition_it_did_not_prune_because_it_runs(
+    aws_env: Emulator, unique: str, responses: ResponseRecorder, use_config: Any
+) -> None:
+    kept, busy = f"k{unique}", f"b{unique}"
+    long_run = {**office_hours(unique), "resources": [{"type": "wait", "params": {"seconds": 300}}]}
+    use_config({kept: office_hours(unique), busy: long_run})
+    sync.handler(cfn_event(responses, unique), context())
+    sfn = aws_env.client("stepfunctions")
+    arn = f"arn:aws:states:us-east-1:123456789012:stateMachine:envctl-{busy}-start"
+    execution = sfn.start_execution(
+        stateMachineArn=arn, name="scheduled", input=json.dumps({"trigger": "schedule"})
+    )["executionArn"]
+    use_config({kept: office_hours(unique)})
+
+    try:
+        sync.handler(cfn_event(responses, unique, "Update"), context())
+    finally:
+        sfn.stop_execution(executionArn=execution, cause="test over")
+
+    updated = responses.received[-1].body
+    assert updated["Status"] == "SUCCESS", updated["Reason"]
+    assert updated["Reason"] == (
+        "synced the compositions file: 0 created, 0 updated, 0 deleted; "
+        f"not pruning {busy}: execution {execution} is still running; "
+        "run apply --prune again when it has finished"
+    )
+    assert {f"envctl-{busy}-start", f"envctl-{busy}-stop"} <= machine_names(aws_env)
+
+
 def test_delete_removes_what_envctl_created_even_if_the_config_no_longer_loads(
     aws_env: Emulator, unique: str, responses: ResponseRecorder, use_config: Any
 ) -> None:
