@@ -998,3 +998,21 @@ def test_the_json_of_an_analysis_has_a_problem_only_when_there_is_one() -> None:
         {"action": "start", "expression": "cron(45 19 * * ? *)", "timezone": "UTC"},
         {"action": "stop", "expression": "cron(45 20 * * ? *)", "timezone": "UTC"},
     ]
+
+
+def test_a_window_opening_just_before_the_stop_is_cut_by_it_from_now_on() -> None:
+    # Thursday 18:50: running since 08:00 until the stop at 19:00. The window opens at
+    # 18:55 (minus the margin: 18:40, running) and closes at 19:10 (plus: 19:25, stopped).
+    window = maintenance("thu:18:55-thu:19:10")
+    assert analyse(OFFICE, window, now=utc(2026, 1, 8, 18, 50)) == [
+        expected(
+            window,
+            covered=False,
+            occurrences=1,
+            uncovered_occurrences=1,
+            next_uncovered_at=utc(2026, 1, 8, 18, 55),
+            brackets=(),
+            stop_conflicts=0,
+            problem=STOP_INTERRUPTS,
+        )
+    ]
