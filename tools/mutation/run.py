@@ -98,6 +98,7 @@ MODULES: dict[str, Module] = {
     "operations": Module(
         ("scheduler_core/runtime/operations.py",),
         (
+            "tests/functional/test_runtime_decisions.py",
             "tests/functional/test_runtime_operations.py",
             "tests/functional/test_start_faults.py",
         ),
