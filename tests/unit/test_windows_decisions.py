@@ -387,6 +387,16 @@ def test_an_expression_that_fails_for_ten_years_on_end_cannot_be_evaluated() -> 
         next_occurrences("0 8 29 2 ? 2000,2101-2103", "UTC", after=utc(2001, 1, 1), count=1)
 
 
+def test_an_expression_that_never_runs_is_refused() -> None:
+    # 2100 is no leap year, nor are 2101-2103: there is never a 29 February to run on.
+    with pytest.raises(
+        CronExpressionError,
+        match=r'^invalid AWS cron expression "cron\(0 8 29 2 \? 2100-2103\)": '
+        r"a field is out of range or malformed \(day is out of range for month\)$",
+    ):
+        LocalCron("cron(0 8 29 2 ? 2100-2103)", "UTC")
+
+
 def test_a_local_cron_keeps_its_fields_and_timezone() -> None:
     cron = LocalCron("cron( 0 8  * * ? * )", "Europe/Amsterdam")
     assert (cron.fields, cron.timezone, cron.zone) == ("0 8 * * ? *", "Europe/Amsterdam", AMSTERDAM)
