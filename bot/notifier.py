@@ -19,13 +19,13 @@ from bot.secrets import resolve_secret
 from bot.settings import BotSettings
 from bot.slack import blocks
 from bot.slack.commands import confirmation_value
+from scheduler_core import names
 from scheduler_core.aws import Aws
 from scheduler_core.config import Config, load_config
 from scheduler_core.runtime.store import Store
 
 logger = logging.getLogger(__name__)
 FINISHED = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
-MACHINE_PREFIX = "envctl-"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,12 +46,10 @@ class Outcome:
 
 def outcome_of(detail: dict[str, Any], describe: Any) -> Outcome | None:
     """The outcome an event reports, or None when it is not a finished envctl start/stop."""
-    machine = str(detail.get("stateMachineArn", "")).rsplit(":", 1)[-1]
-    if not machine.startswith(MACHINE_PREFIX) or detail.get("status") not in FINISHED:
-        return None
-    composition, _, action = machine.removeprefix(MACHINE_PREFIX).rpartition("-")
-    if action not in ("start", "stop") or not composition:
-        return None
+    machine = names.parse_state_machine(str(detail.get("stateMachineArn", "")))
+    if machine is None or machine.action is None or detail.get("status") not in FINISHED:
+        return None  # not envctl's, a window bracket, or not finished
+    composition, action = machine.composition, machine.action.value
     if _skipped(detail.get("output")):
         return None  # it did nothing (skip flag, or a run in progress reports its own end)
     error, cause = detail.get("error"), detail.get("cause")

@@ -33,10 +33,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
 from bot.secrets import resolve_secret
+from scheduler_core.actions import Action
 from scheduler_core.aws import Aws
 from scheduler_core.config import Composition, Config, load_config
 from scheduler_core.exceptions import EnvctlError
-from scheduler_core.resources import Action
 from scheduler_core.runtime.executions import ExecutionConflictError, RunRequest, launch
 from scheduler_core.runtime.store import Store
 from scheduler_core.settings import Settings

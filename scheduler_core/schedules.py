@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from scheduler_core import names
+
 MANAGED_TAG = "envctl:managed"
 COMPOSITION_TAG = "envctl:composition"
 DEPLOYMENT_TAG = "envctl:deployment"
 DEFAULT_DEPLOYMENT = "default"
 DESCRIPTION_PREFIX = "envctl:"
-GROUP_PREFIX = "envctl-"
-START, STOP, AUTO_STOP = "start", "stop", "auto-stop"
 
 
 def ownership_tags(
@@ -28,10 +28,6 @@ def ownership_tags(
     """The tags that mark an object as envctl's (Step Functions spells them key/value)."""
     pairs = {MANAGED_TAG: "true", COMPOSITION_TAG: composition, DEPLOYMENT_TAG: deployment}
     return [{key: name, value: text} for name, text in pairs.items()]
-
-
-def group_name(composition: str) -> str:
-    return f"{GROUP_PREFIX}{composition}"
 
 
 def at_expression(moment: datetime) -> str:
@@ -58,8 +54,8 @@ def auto_stop_spec(
     Created by the start run itself (``asl.runs``) and moved by ``envctl extend``.
     """
     return ScheduleSpec(
-        group=group_name(composition),
-        name=AUTO_STOP,
+        group=names.schedule_group(composition),
+        name=names.AUTO_STOP,
         expression=at_expression(at),
         timezone="UTC",
         target_arn=target_arn,

@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from scheduler_core import names
 from scheduler_core.durations import MAX_DURATION, format_duration, parse_duration
 from scheduler_core.exceptions import BadInputError
 
@@ -26,10 +27,6 @@ MAX_LENGTH = 2000
 SKIP_TARGETS = ("next-start", "next-stop")
 # Unicode category Cc (C0, DEL, C1) plus the line and paragraph separators.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-# Same rule as scheduler_core.config.loader._valid_name; kept here so the grammar does
-# not import the config loader (pydantic, YAML). A test checks that the two agree.
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
-NAME_RULE = "letters, digits, '-' and '_', at most 40 characters, starting with a letter or digit"
 _CLOCK = re.compile(r"(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2})")
 
 
@@ -200,8 +197,8 @@ _SHAPES: dict[Verb, Callable[[list[str]], bool]] = {
 
 
 def _check_name(name: str, known: Mapping[str, ZoneInfo] | None) -> None:
-    if not _NAME.fullmatch(name):
-        raise CommandError(f'invalid composition name "{name}"; names use {NAME_RULE}')
+    if not names.is_composition_name(name):
+        raise CommandError(f'invalid composition name "{name}"; names use {names.COMPOSITION_RULE}')
     if known and name not in known:
         raise CommandError(f'unknown composition "{name}"; known: {", ".join(sorted(known))}')
 

@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 
 from bot.slack.blocks import local_time
 from bot.slack.services import Services, next_run
+from scheduler_core.actions import Action
 from scheduler_core.config import Composition
 from scheduler_core.durations import format_duration
 from scheduler_core.reconcile.windows import has_windows
-from scheduler_core.resources import Action
 from scheduler_core.runtime import running_execution
 from scheduler_core.windows import analyse_windows, collect_windows
 

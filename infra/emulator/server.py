@@ -27,6 +27,7 @@ from infra.emulator import (
     lifecycle,
     missing,
 )
+from scheduler_core import names
 
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {
@@ -34,8 +35,8 @@ FAKE_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
 }
-STATE_MACHINE_ROLE = "envctl-state-machine"
-SCHEDULER_ROLE = "envctl-scheduler"
+STATE_MACHINE_ROLE = names.STATE_MACHINE_ROLE
+SCHEDULER_ROLE = names.SCHEDULER_ROLE
 TRUST = {
     STATE_MACHINE_ROLE: "states.amazonaws.com",
     SCHEDULER_ROLE: "scheduler.amazonaws.com",

@@ -25,10 +25,10 @@ from bot.slack_handler import verified
 from infra.serve import LocalServer, local_slack_handler
 from infra.slack.mock_api import MockSlackApi, RecordedCall
 from infra.slack.signing import block_actions_body, signed_headers, slash_command_body
+from scheduler_core.actions import Action
 from scheduler_core.aws import Aws
 from scheduler_core.config import load_config
 from scheduler_core.exceptions import BadInputError, OperationFailedError
-from scheduler_core.resources import Action
 from scheduler_core.runtime import follow, state_machine_arn
 from scheduler_core.runtime.store import Store
 

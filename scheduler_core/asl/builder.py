@@ -6,19 +6,13 @@ import json
 from collections import deque
 from typing import Any
 
+from scheduler_core.actions import Action
 from scheduler_core.asl import runs, tracking
 from scheduler_core.asl.fragments import States
 from scheduler_core.asl.naming import StateNamer
 from scheduler_core.config.models import Composition, ParallelGroup, ResourceItem, Step
-from scheduler_core.resources import Action
 
-STATE_MACHINE_PREFIX = "envctl"
 DEFAULT_TABLE = "envctl"
-
-
-def state_machine_name(composition: str, action: Action) -> str:
-    """``envctl-staging-start``: the name both the generator and the runtime use."""
-    return f"{STATE_MACHINE_PREFIX}-{composition}-{action.value}"
 
 
 def step_order(composition: Composition, action: Action) -> list[Step]:

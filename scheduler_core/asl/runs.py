@@ -26,11 +26,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from scheduler_core import names
+from scheduler_core.actions import Action
 from scheduler_core.asl import tracking
 from scheduler_core.asl.fragments import States
 from scheduler_core.asl.naming import StateNamer
-from scheduler_core.resources import Action
-from scheduler_core.schedules import AUTO_STOP, auto_stop_description, group_name
+from scheduler_core.schedules import auto_stop_description
 
 LEASE = "lease"
 CONDITION_FAILED = "DynamoDB.ConditionalCheckFailedException"
@@ -71,7 +72,7 @@ def lease_states(
     left_alone = namer.claim(f"{verb.capitalize()} of {{}} left alone", composition)
     no_lease = namer.claim("Could not take the lease of {}", composition)
     lease_key = tracking.key(composition, LEASE)
-    names = {
+    attribute_names = {
         "#execution": "execution",
         "#action": "action",
         "#since": "since",
@@ -95,7 +96,7 @@ def lease_states(
             "ConditionExpression": (
                 "attribute_not_exists(#execution) OR #execution = :me OR #pending_until < :now"
             ),
-            "ExpressionAttributeNames": names,
+            "ExpressionAttributeNames": attribute_names,
             "ExpressionAttributeValues": mine,
         },
         then,
@@ -111,7 +112,7 @@ def lease_states(
             "Key": lease_key,
             "UpdateExpression": set_mine,
             "ConditionExpression": "#execution = :holder",
-            "ExpressionAttributeNames": names,
+            "ExpressionAttributeNames": attribute_names,
             "ExpressionAttributeValues": {
                 **mine,
                 ":holder": {"S.$": "$.holder.execution[0]"},
@@ -129,7 +130,7 @@ def lease_states(
         **holder_states(
             table=table,
             composition=composition,
-            names=(read, route, describe, running),
+            states=(read, route, describe, running),
             released=take,
             busy=busy,
             finished=take_over,
@@ -151,18 +152,18 @@ def holder_states(
     *,
     table: str,
     composition: str,
-    names: tuple[str, str, str, str],
+    states: tuple[str, str, str, str],
     released: str,
     busy: str,
     finished: str,
     error: str,
 ) -> States:
-    """Find out whether the lease's holder still runs; ``names[0]`` is the entry.
+    """Find out whether the lease's holder still runs; ``states[0]`` is the entry.
 
     Goes to ``released`` if nobody holds it any more, ``busy`` if it is reserved or
     its execution runs (or cannot be described), ``finished`` if that execution ended.
     """
-    read, route, describe, running = names
+    read, route, describe, running = states
     lease_key = tracking.key(composition, LEASE)
     return {
         read: {
@@ -313,14 +314,14 @@ def auto_stop_states(
 ) -> tuple[str, States]:
     """Start: create the one-time auto-stop if asked for. Stop: remove a pending one."""
     override = tracking.key(composition, "override")
-    group = group_name(composition)
+    group = names.schedule_group(composition)
     if action is Action.STOP:
         remove = namer.claim("Remove the pending auto-stop of {}", composition)
         forget = namer.claim("Forget the auto-stop time of {}", composition)
         delete = {
             "Type": "Task",
             "Resource": "arn:aws:states:::aws-sdk:scheduler:deleteSchedule",
-            "Parameters": {"GroupName": group, "Name": AUTO_STOP},
+            "Parameters": {"GroupName": group, "Name": names.AUTO_STOP},
             "ResultPath": None,
             "Retry": [
                 {
@@ -353,7 +354,7 @@ def auto_stop_states(
     remember = namer.claim("Remember the auto-stop time of {}", composition)
     schedule = {
         "GroupName": group,
-        "Name": AUTO_STOP,
+        "Name": names.AUTO_STOP,
         "ScheduleExpression.$": "$.auto_stop.expression",
         "ScheduleExpressionTimezone": "UTC",
         "FlexibleTimeWindow": {"Mode": "OFF"},

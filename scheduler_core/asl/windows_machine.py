@@ -14,17 +14,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from scheduler_core.actions import Action
 from scheduler_core.asl import runs, tracking
 from scheduler_core.asl.fragments import States
 from scheduler_core.asl.naming import StateNamer
 from scheduler_core.config.models import Composition, ResourceItem
-from scheduler_core.resources import Action
 
 IN_USE = ("running", "starting")
-
-
-def windows_machine_name(composition: str) -> str:
-    return f"envctl-{composition}-windows"
 
 
 def build_windows_machine(
@@ -90,7 +86,7 @@ def build_windows_machine(
             **runs.holder_states(
                 table=table,
                 composition=composition.name,
-                names=check,
+                states=check,
                 released=route,
                 busy=busy,
                 finished=route,

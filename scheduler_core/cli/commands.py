@@ -11,13 +11,13 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import cached_property
 
+from scheduler_core.actions import Action
 from scheduler_core.asl.builder import build_state_machine
 from scheduler_core.aws import Aws
 from scheduler_core.cli.output import plural, print_status, result_line, step_line
 from scheduler_core.config import Composition, Config, load_config
 from scheduler_core.durations import parse_duration
 from scheduler_core.exceptions import BadInputError
-from scheduler_core.resources import Action
 from scheduler_core.runtime import follow, read_status
 from scheduler_core.runtime.operations import Actor, Runtime
 from scheduler_core.runtime.store import AuditEntry

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from scheduler_core.actions import Action
 from scheduler_core.asl.fragments import PAST_TENSE
-from scheduler_core.resources import Action
 from scheduler_core.runtime import CompositionStatus, ExecutionResult, StepEvent
 
 

@@ -7,12 +7,13 @@ import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from scheduler_core import names
+from scheduler_core.actions import Action
 from scheduler_core.config.models import ON_DEMAND
 from scheduler_core.cron_words import describe_cron
 from scheduler_core.durations import format_duration
 from scheduler_core.reconcile import Change, Plan, apply_plan, plan_everything
 from scheduler_core.reconcile.windows import conflicts_for, window_analyses
-from scheduler_core.schedules import START, STOP, group_name
 from scheduler_core.windows import next_occurrences
 
 if TYPE_CHECKING:
@@ -65,10 +66,10 @@ def run_apply(ctx: Context) -> int:
 
 
 def show_windows(ctx: Context) -> int:
-    names = [ctx.args.name] if ctx.args.name else None
-    if names:
+    chosen = [ctx.args.name] if ctx.args.name else None
+    if chosen:
         ctx.config.get(ctx.args.name)  # unknown name: exit 2 with the known names
-    analyses = window_analyses(ctx.aws, ctx.config, now=datetime.now(UTC), names=names)
+    analyses = window_analyses(ctx.aws, ctx.config, now=datetime.now(UTC), names=chosen)
     entries = [entry for name in analyses for entry in analyses[name]]
     if ctx.args.json:
         print(json.dumps([entry.as_json() for entry in entries], indent=2))
@@ -107,8 +108,8 @@ def show_schedule(ctx: Context) -> int:
     print(f"{composition.name} ({composition.timezone})")
     overrides = ctx.runtime.store.overrides(composition.name)
     for action, expression in (
-        (START, composition.start_resources_at),
-        (STOP, composition.stop_resources_at),
+        (Action.START, composition.start_resources_at),
+        (Action.STOP, composition.stop_resources_at),
     ):
         if expression == ON_DEMAND:
             print(f"  {action}: on demand only")
@@ -117,7 +118,7 @@ def show_schedule(ctx: Context) -> int:
         state = _schedule_state(ctx, action)
         if state:
             print(f"    schedule: {state}")
-        if getattr(overrides, f"skip_next_{action}"):
+        if getattr(overrides, f"skip_next_{action.value}"):
             print(f"    the next scheduled {action} will be skipped")
         for occurrence in next_occurrences(expression, composition.timezone, after=now, count=3):
             print(f"    next: {occurrence.local:%a %d %b %Y %H:%M %Z}")
@@ -130,12 +131,12 @@ def show_schedule(ctx: Context) -> int:
     return 0
 
 
-def _schedule_state(ctx: Context, action: str) -> str | None:
+def _schedule_state(ctx: Context, action: Action) -> str | None:
     from botocore.exceptions import ClientError
 
     try:
         live = ctx.aws.client("scheduler").get_schedule(
-            GroupName=group_name(ctx.composition.name), Name=action
+            GroupName=names.schedule_group(ctx.composition.name), Name=names.scheduled(action)
         )
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "ResourceNotFoundException":

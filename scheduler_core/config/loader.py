@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from scheduler_core import names
 from scheduler_core.config.cron import cron_problem
 from scheduler_core.config.models import (
     ON_DEMAND,
@@ -38,9 +39,6 @@ from scheduler_core.resources import REGISTRY
 from scheduler_core.text import printable
 
 DEFAULT_PATH = "compositions.yaml"
-NAME_PATTERN = (
-    "letters, digits, '-' and '_', at most 40 characters, starting with a letter or digit"
-)
 ITEM_KEYS = ("type", "params", "wait_until_ready", "ready_timeout_seconds")
 
 # Limits on the compositions file. A real file is a few KiB, nests about 7 levels and
@@ -119,15 +117,15 @@ def _parse(text: str, *, path: Path, where: str) -> Config:
 
     problems: list[str] = []
     compositions: dict[str, Composition] = {}
-    names: set[str] = set()
+    seen: set[str] = set()
     for key, body in raw.items():
         # YAML keys 1 and "1" differ, but both name composition "1".
         name = str(key)
-        if name in names:
+        if name in seen:
             label = _label(name)
             problems.append(f'{where}: {label}: duplicate composition name "{label}"')
             continue
-        names.add(name)
+        seen.add(name)
         built = _composition(name, body, problems=problems, where=where)
         if built is not None:
             compositions[built.name] = built
@@ -144,8 +142,8 @@ def _composition(name: str, body: Any, *, problems: list[str], where: str) -> Co
     def report(field: str, message: str) -> None:
         problems.append(f"{where}: {label}{'.' + field if field else ''}: {message}")
 
-    if not _valid_name(name):
-        report("", f"invalid composition name; use {NAME_PATTERN}")
+    if not names.is_composition_name(name):
+        report("", f"invalid composition name; use {names.COMPOSITION_RULE}")
     if not isinstance(body, dict):
         report("", f"expected a mapping of composition settings, got {_brief(body)}")
         return None
@@ -331,15 +329,6 @@ def _model_at(model: type[BaseModel], location: tuple[Any, ...]) -> type[BaseMod
             break
         model = nested
     return model
-
-
-def _valid_name(name: str) -> bool:
-    return (
-        0 < len(name) <= 40
-        and name[0].isascii()
-        and name[0].isalnum()
-        and all(c.isascii() and (c.isalnum() or c in "-_") for c in name)
-    )
 
 
 def _brief(value: Any) -> str:

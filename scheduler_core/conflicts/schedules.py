@@ -17,10 +17,9 @@ listing carries neither the Input nor the expression.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from scheduler_core.asl.builder import STATE_MACHINE_PREFIX
+from scheduler_core import names
 from scheduler_core.conflicts.identity import (
     ARN_SERVICES,
     SDK_SERVICES,
@@ -36,9 +35,6 @@ from scheduler_core.conflicts.model import (
 from scheduler_core.conflicts.reading import SourceReader
 from scheduler_core.resources.base import ClientFactory
 from scheduler_core.schedules import MANAGED_TAG
-
-MANAGED_GROUP_PREFIX = f"{STATE_MACHINE_PREFIX}-"
-ENVCTL_STATE_MACHINE = re.compile(rf"^{re.escape(STATE_MACHINE_PREFIX)}-.+-(start|stop|windows)$")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,7 +115,7 @@ def list_foreign_schedules(clients: ClientFactory) -> tuple[ForeignSchedule, ...
         return ()
     managed: set[str] = set()
     for group in groups:
-        if not group["Name"].startswith(MANAGED_GROUP_PREFIX):
+        if not group["Name"].startswith(names.PREFIX):
             continue
         tags = reader.read("scheduler", "list_tags_for_resource", ResourceArn=group["Arn"])
         if tags is None and reader.was_denied("scheduler", "list_tags_for_resource"):
@@ -171,7 +167,7 @@ class _EnvctlMachines:
 
     def contains(self, target: TargetArn) -> bool:
         name = target.state_machine
-        if name is None or not ENVCTL_STATE_MACHINE.match(name):
+        if name is None or names.parse_state_machine(name) is None:
             return False
         if target.arn not in self._known:
             self._known[target.arn] = self._is_managed(target.arn)

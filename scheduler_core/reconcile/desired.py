@@ -5,17 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from scheduler_core.asl.builder import build_state_machine, state_machine_name
-from scheduler_core.asl.windows_machine import build_windows_machine, windows_machine_name
+from scheduler_core import names
+from scheduler_core.actions import Action
+from scheduler_core.asl.builder import build_state_machine
+from scheduler_core.asl.windows_machine import build_windows_machine
 from scheduler_core.config.models import ON_DEMAND, Composition, ResourceItem
-from scheduler_core.resources import Action
-from scheduler_core.schedules import (
-    DESCRIPTION_PREFIX,
-    START,
-    STOP,
-    ScheduleSpec,
-    group_name,
-)
+from scheduler_core.schedules import DESCRIPTION_PREFIX, ScheduleSpec
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,33 +56,33 @@ def desired_for(
     desired = Desired()
     name = composition.name
     for action in Action:
-        machine = state_machine_name(name, action)
+        machine = names.state_machine(name, action)
         desired.state_machines[machine] = StateMachineSpec(
             name=machine,
             composition=name,
             definition=build_state_machine(composition, action, table=targets.table_name),
         )
-    group = group_name(name)
+    group = names.schedule_group(name)
     desired.groups[group] = name
     for action, expression in (
-        (START, composition.start_resources_at),
-        (STOP, composition.stop_resources_at),
+        (Action.START, composition.start_resources_at),
+        (Action.STOP, composition.stop_resources_at),
     ):
         if expression == ON_DEMAND:
             continue
         spec = ScheduleSpec(
             group=group,
-            name=action,
+            name=names.scheduled(action),
             expression=f"cron({expression})",
             timezone=composition.timezone,
-            target_arn=targets.state_machine_arn_prefix + state_machine_name(name, Action(action)),
+            target_arn=targets.state_machine_arn_prefix + names.state_machine(name, action),
             role_arn=targets.scheduler_role_arn,
             input={"trigger": "schedule"},
-            description=f"{DESCRIPTION_PREFIX} scheduled {action} of {name}",
+            description=f"{DESCRIPTION_PREFIX} scheduled {action.value} of {name}",
         )
         desired.schedules[spec.full_name] = spec
     if brackets:
-        machine = windows_machine_name(name)
+        machine = names.windows_machine(name)
         resources = list({b.resource.label: b.resource for b in brackets}.values())
         desired.state_machines[machine] = StateMachineSpec(
             name=machine,
@@ -97,7 +92,7 @@ def desired_for(
         for bracket in brackets:
             spec = ScheduleSpec(
                 group=group,
-                name=f"window-{bracket.key}-{bracket.action.value}",
+                name=names.window_schedule(bracket.key, bracket.action),
                 expression=bracket.expression,
                 timezone=bracket.timezone,
                 target_arn=targets.state_machine_arn_prefix + machine,

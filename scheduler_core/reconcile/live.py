@@ -15,15 +15,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from scheduler_core import names
 from scheduler_core.aws import Aws
 from scheduler_core.reconcile.desired import Desired
-from scheduler_core.schedules import (
-    DEFAULT_DEPLOYMENT,
-    DEPLOYMENT_TAG,
-    GROUP_PREFIX,
-    MANAGED_TAG,
-    is_owned,
-)
+from scheduler_core.schedules import DEFAULT_DEPLOYMENT, DEPLOYMENT_TAG, MANAGED_TAG, is_owned
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,7 +105,7 @@ def _machines(
         for page in sfn.get_paginator("list_state_machines").paginate():
             for machine in page["stateMachines"]:
                 name = machine["name"]
-                if not name.startswith(GROUP_PREFIX) or name in desired.state_machines:
+                if not name.startswith(names.PREFIX) or name in desired.state_machines:
                     continue
                 arn = machine["stateMachineArn"]
                 listed = sfn.list_tags_for_resource(resourceArn=arn)["tags"]
@@ -122,7 +117,7 @@ def _machines(
 def _groups(aws: Aws, desired: Desired, *, prune: bool) -> dict[str, LiveGroup]:
     scheduler = aws.client("scheduler")
     groups = {}
-    for page in scheduler.get_paginator("list_schedule_groups").paginate(NamePrefix=GROUP_PREFIX):
+    for page in scheduler.get_paginator("list_schedule_groups").paginate(NamePrefix=names.PREFIX):
         for group in page["ScheduleGroups"]:
             if group.get("State", "ACTIVE") != "ACTIVE":
                 continue

@@ -13,16 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from scheduler_core import names
 from scheduler_core.asl.builder import definition_json
 from scheduler_core.reconcile.desired import Desired, StateMachineSpec
 from scheduler_core.reconcile.live import Live, LiveGroup, owned_by
 from scheduler_core.reconcile.model import Call, Change, ChangeAction, HeldPrune, ObjectKind
-from scheduler_core.schedules import (
-    AUTO_STOP,
-    COMPOSITION_TAG,
-    ScheduleSpec,
-    ownership_tags,
-)
+from scheduler_core.schedules import COMPOSITION_TAG, ScheduleSpec, ownership_tags
 
 
 def plan_changes(desired: Desired, live: Live, *, role_arn: str, prune: bool) -> list[Change]:
@@ -243,7 +239,7 @@ def _schedule_changes(
             )
     for name in live:
         # The pending auto-stop belongs to the runtime (start --for), not to the config.
-        if name in wanted or name == AUTO_STOP:
+        if name in wanted or name == names.AUTO_STOP:
             continue
         changes.append(_delete_schedule(group, name, composition))
     return changes

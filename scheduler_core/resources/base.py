@@ -21,19 +21,11 @@ from typing import Any, ClassVar
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
+from scheduler_core.actions import Action
 from scheduler_core.asl.fragments import PolledStep, SdkCall, States, polled_step_states
 from scheduler_core.asl.naming import StateNamer
 
 ClientFactory = Callable[[str], Any]
-
-
-class Action(StrEnum):
-    START = "start"
-    STOP = "stop"
-
-    @property
-    def verb(self) -> str:
-        return self.value.capitalize()
 
 
 class ResourceState(StrEnum):

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
-from scheduler_core.asl.builder import build_state_machine, definition_json, state_machine_name
+from scheduler_core import names
+from scheduler_core.actions import Action
+from scheduler_core.asl.builder import build_state_machine, definition_json
 from scheduler_core.aws import Aws
 from scheduler_core.config.models import Composition
-from scheduler_core.resources import Action
-from scheduler_core.schedules import group_name, ownership_tags
+from scheduler_core.schedules import ownership_tags
 from scheduler_core.settings import Settings
 
 
@@ -32,24 +33,24 @@ def state_machine_arn_prefix(aws: Aws) -> str:
 
 
 def state_machine_arn(aws: Aws, composition: str, action: Action) -> str:
-    return state_machine_arn_prefix(aws) + state_machine_name(composition, action)
+    return state_machine_arn_prefix(aws) + names.state_machine(composition, action)
 
 
 def execution_arn(aws: Aws, composition: str, action: Action, name: str) -> str:
     """The ARN an execution named ``name`` of the composition's machine gets."""
-    machine = state_machine_name(composition, action)
+    machine = names.state_machine(composition, action)
     return f"arn:{aws.partition}:states:{aws.region}:{aws.account_id}:execution:{machine}:{name}"
 
 
 def role_arn(aws: Aws, settings: Settings) -> str:
     return settings.state_machine_role_arn or (
-        f"arn:{aws.partition}:iam::{aws.account_id}:role/envctl-state-machine"
+        f"arn:{aws.partition}:iam::{aws.account_id}:role/{names.STATE_MACHINE_ROLE}"
     )
 
 
 def scheduler_role_arn(aws: Aws, settings: Settings) -> str:
     return settings.scheduler_role_arn or (
-        f"arn:{aws.partition}:iam::{aws.account_id}:role/envctl-scheduler"
+        f"arn:{aws.partition}:iam::{aws.account_id}:role/{names.SCHEDULER_ROLE}"
     )
 
 
@@ -59,7 +60,7 @@ def ensure_state_machine(
     """Make the state machine exist with the current definition; write only on change."""
     sfn = aws.client("stepfunctions")
     arn = state_machine_arn(aws, composition.name, action)
-    name = state_machine_name(composition.name, action)
+    name = names.state_machine(composition.name, action)
     definition = build_state_machine(composition, action, table=settings.table_name)
     try:
         current = sfn.describe_state_machine(stateMachineArn=arn)
@@ -85,7 +86,7 @@ def ensure_state_machine(
 def ensure_schedule_group(aws: Aws, composition: str, *, deployment: str) -> str:
     """Create the composition's schedule group if it is missing; returns its name."""
     scheduler = aws.client("scheduler")
-    group = group_name(composition)
+    group = names.schedule_group(composition)
     try:
         scheduler.get_schedule_group(Name=group)
     except ClientError as exc:

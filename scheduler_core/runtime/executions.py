@@ -14,6 +14,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from scheduler_core.actions import Action
 from scheduler_core.asl.fragments import PAST_TENSE
 from scheduler_core.aws import Aws
 from scheduler_core.config.models import Composition
@@ -23,7 +24,6 @@ from scheduler_core.exceptions import (
     EnvctlError,
     OperationFailedError,
 )
-from scheduler_core.resources import Action
 from scheduler_core.runtime.deploy import (
     ensure_schedule_group,
     ensure_state_machine,

@@ -21,8 +21,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from scheduler_core.actions import Action
 from scheduler_core.aws import Aws
-from scheduler_core.resources import Action
 from scheduler_core.runtime.store import CheckedTable
 
 RESERVATION = timedelta(minutes=2)

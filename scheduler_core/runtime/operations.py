@@ -12,11 +12,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from scheduler_core import names
+from scheduler_core.actions import Action
 from scheduler_core.aws import Aws
 from scheduler_core.config.models import ON_DEMAND, Composition
 from scheduler_core.durations import format_duration
 from scheduler_core.exceptions import BadInputError, ConflictError
-from scheduler_core.resources import Action
 from scheduler_core.runtime.deploy import (
     ensure_schedule_group,
     scheduler_role_arn,
@@ -24,14 +25,7 @@ from scheduler_core.runtime.deploy import (
 )
 from scheduler_core.runtime.executions import Launched, RunRequest, launch
 from scheduler_core.runtime.store import Store
-from scheduler_core.schedules import (
-    AUTO_STOP,
-    START,
-    STOP,
-    at_moment,
-    auto_stop_spec,
-    group_name,
-)
+from scheduler_core.schedules import at_moment, auto_stop_spec
 from scheduler_core.settings import Settings
 from scheduler_core.text import check_plain
 
@@ -213,18 +207,20 @@ class Runtime:
         self, composition: Composition, which: str, *, actor: Actor, now: datetime | None = None
     ) -> None:
         """Skip the next scheduled start or stop (``next-start`` / ``next-stop``)."""
-        action = {"next-start": START, "next-stop": STOP}.get(which)
+        action = {"next-start": Action.START, "next-stop": Action.STOP}.get(which)
         if action is None:
             raise BadInputError(f'expected next-start or next-stop, got "{which}"')
         expression = (
-            composition.start_resources_at if action == START else composition.stop_resources_at
+            composition.start_resources_at
+            if action is Action.START
+            else composition.stop_resources_at
         )
         if expression == ON_DEMAND:
             raise BadInputError(
-                f"{composition.name} has no scheduled {action} ({action} is on-demand); "
-                "nothing to skip"
+                f"{composition.name} has no scheduled {action.value} "
+                f"({action.value} is on-demand); nothing to skip"
             )
-        self.store.set_skip(composition.name, action)
+        self.store.set_skip(composition.name, action.value)
         self.store.audit(
             composition.name, who=actor.who, what=f"skip {which}", via=actor.via, now=now
         )
@@ -234,21 +230,21 @@ class Runtime:
     ) -> list[str]:
         """Disable (pause) or enable (resume) the scheduled start and stop."""
         self.store.require()  # a missing table must not leave the schedules changed
-        names = [
-            action
+        schedules = [
+            names.scheduled(action)
             for action, expression in (
-                (START, composition.start_resources_at),
-                (STOP, composition.stop_resources_at),
+                (Action.START, composition.start_resources_at),
+                (Action.STOP, composition.stop_resources_at),
             )
             if expression != ON_DEMAND
         ]
-        if not names:
+        if not schedules:
             raise BadInputError(
                 f"{composition.name} is on-demand only; it has no schedules to pause or resume"
             )
-        group = group_name(composition.name)
+        group = names.schedule_group(composition.name)
         changed = []
-        for name in names:
+        for name in schedules:
             try:
                 live = self._scheduler.get_schedule(GroupName=group, Name=name)
             except ClientError as exc:
@@ -275,7 +271,7 @@ class Runtime:
         """When the pending auto-stop fires (from its schedule), if there is one."""
         try:
             live = self._scheduler.get_schedule(
-                GroupName=group_name(composition.name), Name=AUTO_STOP
+                GroupName=names.schedule_group(composition.name), Name=names.AUTO_STOP
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ResourceNotFoundException":

@@ -25,9 +25,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from scheduler_core.actions import Action
 from scheduler_core.aws import Aws
 from scheduler_core.config.models import Composition, ResourceItem
-from scheduler_core.resources import Action, ResourceState, ResourceStatus
+from scheduler_core.resources import ResourceState, ResourceStatus
 from scheduler_core.resources.base import ClientFactory, error_message, is_not_found
 from scheduler_core.runtime.executions import running_execution
 

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from scheduler_core.asl.windows_machine import build_windows_machine, windows_machine_name
+from scheduler_core.asl.windows_machine import build_windows_machine
 from scheduler_core.config import parse_config
+from scheduler_core.names import windows_machine
 
 CONFIG = """
 compositions:
@@ -73,7 +74,7 @@ def transitions(state: dict[str, Any]) -> list[str]:
 
 
 def test_machine_name() -> None:
-    assert windows_machine_name("shop") == "envctl-shop-windows"
+    assert windows_machine("shop") == "envctl-shop-windows"
 
 
 def test_every_transition_names_a_state_and_every_state_is_reached() -> None:

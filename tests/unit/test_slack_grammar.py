@@ -19,9 +19,9 @@ from bot.slack.grammar import (
     next_wall_time,
     parse_command,
 )
-from scheduler_core.config.loader import NAME_PATTERN, _valid_name
 from scheduler_core.durations import MAX_DURATION
 from scheduler_core.exceptions import BadInputError
+from scheduler_core.names import COMPOSITION_RULE, is_composition_name
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -315,11 +315,11 @@ BAD = [
     ("windows qa x", "usage: /env windows <name>"),
     ("history", "usage: /env history <name>"),
     ("stop prod", 'unknown composition "prod"; known: US-east_2, qa, staging'),
-    ("stop -qa", f'invalid composition name "-qa"; names use {NAME_PATTERN}'),
-    ("stop qa!", f'invalid composition name "qa!"; names use {NAME_PATTERN}'),
-    ("stop " + "a" * 41, f'invalid composition name "{"a" * 41}"; names use {NAME_PATTERN}'),
-    ("stop qå", f'invalid composition name "qå"; names use {NAME_PATTERN}'),
-    ("stop <!channel>", f'invalid composition name "<!channel>"; names use {NAME_PATTERN}'),
+    ("stop -qa", f'invalid composition name "-qa"; names use {COMPOSITION_RULE}'),
+    ("stop qa!", f'invalid composition name "qa!"; names use {COMPOSITION_RULE}'),
+    ("stop " + "a" * 41, f'invalid composition name "{"a" * 41}"; names use {COMPOSITION_RULE}'),
+    ("stop qå", f'invalid composition name "qå"; names use {COMPOSITION_RULE}'),
+    ("stop <!channel>", f'invalid composition name "<!channel>"; names use {COMPOSITION_RULE}'),
 ]
 
 
@@ -406,7 +406,7 @@ def test_name_rule_agrees_with_the_config_loader(name: str) -> None:
         accepted = parse_command(f"stop {name}").composition == name
     except CommandError:
         accepted = False
-    assert accepted == _valid_name(name)
+    assert accepted == is_composition_name(name)
 
 
 # --- help -------------------------------------------------------------------------
