@@ -17,7 +17,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import ClassVar, Protocol
 
-from scheduler_core.resources.base import Action
+from scheduler_core.actions import Action
 from scheduler_core.windows.brackets import (
     Bracket,
     cron_bracket,
