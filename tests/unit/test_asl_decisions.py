@@ -8,6 +8,7 @@ rendered document and the retry of the auto-stop removal.
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from scheduler_core.asl.builder import build_state_machine
+from scheduler_core.asl.builder import build_state_machine, definition_json
 from scheduler_core.asl.fragments import (
     PolledStep,
     SdkCall,
@@ -439,3 +440,22 @@ def test_a_stop_removes_the_pending_auto_stop_retrying_throttling_with_backoff()
         ],
         "Next": "Forget the auto-stop time of shop",
     }
+
+
+# --- the deployed definition ------------------------------------------------------------------
+
+
+def test_the_deployed_definition_is_compact_json_of_the_document() -> None:
+    # Step Functions caps a definition at 1 MB: no whitespace between tokens.
+    document = {"StartAt": "a b", "States": {"a b": {"Type": "Wait", "Seconds": 5, "End": True}}}
+
+    assert definition_json(document) == (
+        '{"StartAt":"a b","States":{"a b":{"Type":"Wait","Seconds":5,"End":true}}}'
+    )
+
+
+@pytest.mark.parametrize("action", list(Action))
+def test_the_deployed_definition_of_a_machine_reads_back_as_the_machine(action: Action) -> None:
+    document = build_state_machine(composition_of(ORDERED[2]), action)
+
+    assert json.loads(definition_json(document)) == document
