@@ -8,6 +8,9 @@
 - ECS: the real service scheduler starts tasks until ``runningCount`` reaches
   ``desiredCount``; moto's new services report 0 running for ever. (moto's
   UpdateService already sets the running count.)
+- EventBridge Scheduler: UpdateSchedule replaces the whole schedule, so an
+  ``ActionAfterCompletion`` left out becomes ``NONE``; moto keeps the old value and
+  ignores the one sent.
 - Logging: moto's Step Functions interpreter logs whole parse trees at WARNING for
   every failed state; the execution history already says what failed.
 """
@@ -18,6 +21,8 @@ import logging
 import re
 import sys
 from typing import Any
+
+from infra.emulator.patching import wrap_once
 
 _INDEFINITE = re.compile(r"\[\s*(\*|\?|-?\d*\s*:)|\.\.")
 
@@ -54,6 +59,23 @@ def _install_json_path() -> None:
             module.extract_json = extract_json
 
 
+def _install_update_schedule() -> None:
+    from moto.scheduler.responses import EventBridgeSchedulerResponse
+
+    def wrapper(original: Any) -> Any:
+        def update_schedule(self: Any) -> str:
+            answer = original(self)
+            group = self._get_param("GroupName") or "default"
+            name = self.uri.split("?")[0].split("/")[-1]
+            schedule = self.scheduler_backend.get_schedule(group_name=group, name=name)
+            schedule.action_after_completion = self._get_param("ActionAfterCompletion") or "NONE"
+            return str(answer)
+
+        return update_schedule
+
+    wrap_once(EventBridgeSchedulerResponse, "update_schedule", wrapper)
+
+
 def install() -> None:
     """Apply every correction (idempotent)."""
     import moto.stepfunctions.parser.models  # noqa: F401 - load the interpreter first
@@ -71,6 +93,8 @@ def install() -> None:
 
         EC2ContainerServiceBackend.create_service = create_service
         EC2ContainerServiceBackend._envctl_scheduler = True
+
+    _install_update_schedule()
 
     for name in ("moto.stepfunctions.parser", "werkzeug"):
         logging.getLogger(name).setLevel(logging.CRITICAL)

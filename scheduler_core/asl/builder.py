@@ -7,7 +7,7 @@ from collections import deque
 from typing import Any
 
 from scheduler_core.actions import Action
-from scheduler_core.asl import runs, tracking
+from scheduler_core.asl import runs, source, tracking
 from scheduler_core.asl.fragments import States
 from scheduler_core.asl.naming import StateNamer
 from scheduler_core.config.models import Composition, ParallelGroup, ResourceItem, Step
@@ -202,7 +202,8 @@ def build_state_machine(
     return {
         "Comment": (
             f"envctl: {verb} composition {name} "
-            f"({len(composition.items())} resource(s)). Generated; do not edit."
+            f"({len(composition.items())} resource(s)). Generated; do not edit. "
+            + source.mark(source.fingerprint(composition, table=table))
         ),
         "StartAt": names["has_trigger"],
         "States": _in_execution_order(states, names["has_trigger"]),

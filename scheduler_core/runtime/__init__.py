@@ -3,7 +3,7 @@
 Every entry point (CLI, Slack, webhooks) goes through this package, never boto3.
 """
 
-from scheduler_core.runtime.deploy import ensure_state_machine, state_machine_arn
+from scheduler_core.runtime.deploy import deployed_state_machine, state_machine_arn
 from scheduler_core.runtime.executions import (
     ExecutionConflictError,
     ExecutionResult,
@@ -21,7 +21,7 @@ __all__ = [
     "ExecutionResult",
     "StepEvent",
     "begin",
-    "ensure_state_machine",
+    "deployed_state_machine",
     "follow",
     "read_status",
     "running_execution",

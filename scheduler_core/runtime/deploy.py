@@ -1,30 +1,23 @@
-"""Create or update a composition's state machines and schedule group on demand.
+"""Where a composition's deployed objects are, and whether they match the config.
 
-``start``/``stop`` work before the first ``apply`` (and after a config change) by
-making sure what they need exists; ``apply`` is still what manages everything.
+``apply`` creates and updates state machines and schedule groups; the request path
+(start, stop, extend) only finds them here, and says "run envctl apply" when they
+are missing or out of date.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
 from scheduler_core import names
 from scheduler_core.actions import Action
-from scheduler_core.asl.builder import build_state_machine, definition_json
+from scheduler_core.asl import source
 from scheduler_core.aws import Aws
 from scheduler_core.config.models import Composition
-from scheduler_core.schedules import ownership_tags
+from scheduler_core.exceptions import NotDeployedError
 from scheduler_core.settings import Settings
-
-
-@dataclass(frozen=True, kw_only=True)
-class StateMachineRef:
-    name: str
-    arn: str
-    changed: bool
 
 
 def state_machine_arn_prefix(aws: Aws) -> str:
@@ -54,46 +47,35 @@ def scheduler_role_arn(aws: Aws, settings: Settings) -> str:
     )
 
 
-def ensure_state_machine(
+def deployed_state_machine(
     aws: Aws, settings: Settings, composition: Composition, action: Action
-) -> StateMachineRef:
-    """Make the state machine exist with the current definition; write only on change."""
-    sfn = aws.client("stepfunctions")
+) -> str:
+    """The ARN of the machine ``apply`` deployed for ``action``, if it matches the config.
+
+    Nothing here writes: ``apply`` (or the deploy-time sync) is the one writer of
+    state machines. One DescribeStateMachine, and no ASL is rendered: the machine's
+    recorded source fingerprint is compared with the config's (``asl.source``).
+
+    Raises:
+        NotDeployedError: the machine does not exist, or was generated from other
+            resources (or another envctl version) than the config now lists.
+    """
     arn = state_machine_arn(aws, composition.name, action)
     name = names.state_machine(composition.name, action)
-    definition = build_state_machine(composition, action, table=settings.table_name)
     try:
-        current = sfn.describe_state_machine(stateMachineArn=arn)
+        found = aws.client("stepfunctions").describe_state_machine(stateMachineArn=arn)
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "StateMachineDoesNotExist":
             raise
-        sfn.create_state_machine(
-            name=name,
-            definition=definition_json(definition),
-            roleArn=role_arn(aws, settings),
-            type="STANDARD",
-            tags=ownership_tags(composition.name, settings.deployment, key="key", value="value"),
+        raise NotDeployedError(
+            f"{composition.name} is not deployed: there is no state machine {name} in "
+            f"{aws.region} (account {aws.account_id}); run `envctl apply` first"
+        ) from exc
+    wanted = source.fingerprint(composition, table=settings.table_name)
+    if source.recorded(json.loads(found["definition"])) != wanted:
+        raise NotDeployedError(
+            f"{composition.name} has changed since it was deployed: state machine {name} "
+            "was generated from other resources or another envctl version; "
+            "run `envctl apply` first"
         )
-        return StateMachineRef(name=name, arn=arn, changed=True)
-    if json.loads(current["definition"]) == definition:
-        return StateMachineRef(name=name, arn=arn, changed=False)
-    sfn.update_state_machine(
-        stateMachineArn=arn, definition=definition_json(definition), roleArn=role_arn(aws, settings)
-    )
-    return StateMachineRef(name=name, arn=arn, changed=True)
-
-
-def ensure_schedule_group(aws: Aws, composition: str, *, deployment: str) -> str:
-    """Create the composition's schedule group if it is missing; returns its name."""
-    scheduler = aws.client("scheduler")
-    group = names.schedule_group(composition)
-    try:
-        scheduler.get_schedule_group(Name=group)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ResourceNotFoundException":
-            raise
-        scheduler.create_schedule_group(
-            Name=group,
-            Tags=ownership_tags(composition, deployment),
-        )
-    return group
+    return arn

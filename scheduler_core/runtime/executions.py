@@ -25,8 +25,7 @@ from scheduler_core.exceptions import (
     OperationFailedError,
 )
 from scheduler_core.runtime.deploy import (
-    ensure_schedule_group,
-    ensure_state_machine,
+    deployed_state_machine,
     execution_arn,
     scheduler_role_arn,
     state_machine_arn,
@@ -124,13 +123,16 @@ def launch(
 
     Raises:
         ExecutionConflictError: the opposite action is still running.
-        NotDeployedError: the table or a role is missing (nothing was changed).
+        NotDeployedError: the table, a role or the state machine is missing, or the
+            machine was deployed from another version of the config (nothing was
+            changed; ``envctl apply`` deploys it).
     """
     now = now or datetime.now(UTC)
     name = execution_name or _default_name(trigger, now)
     if not _EXECUTION_NAME.match(name):
         raise BadInputError(f'execution name "{name}": expected 1-80 letters, digits, "-" or "_"')
     require_roles(aws, settings, scheduler=bool(request and request.auto_stop_at))
+    machine_arn = deployed_state_machine(aws, settings, composition, action)
     if execution_name is not None:
         name = _name_for_now(aws, composition.name, action, name, now)
     arn = execution_arn(aws, composition.name, action, name)
@@ -143,11 +145,8 @@ def launch(
     if joined is not None:
         return Launched(execution_arn=joined, joined=True)
     try:
-        if request is not None and request.auto_stop_at is not None:
-            ensure_schedule_group(aws, composition.name, deployment=settings.deployment)
-        machine = ensure_state_machine(aws, settings, composition, action)
         aws.client("stepfunctions").start_execution(
-            stateMachineArn=machine.arn,
+            stateMachineArn=machine_arn,
             name=name,
             input=json.dumps(_run_input(aws, settings, composition, action, trigger, request, now)),
         )

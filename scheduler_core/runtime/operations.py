@@ -18,11 +18,7 @@ from scheduler_core.aws import Aws
 from scheduler_core.config.models import ON_DEMAND, Composition
 from scheduler_core.durations import format_duration
 from scheduler_core.exceptions import BadInputError, ConflictError
-from scheduler_core.runtime.deploy import (
-    ensure_schedule_group,
-    scheduler_role_arn,
-    state_machine_arn,
-)
+from scheduler_core.runtime.deploy import scheduler_role_arn, state_machine_arn
 from scheduler_core.runtime.executions import Launched, RunRequest, launch
 from scheduler_core.runtime.store import Store
 from scheduler_core.schedules import at_moment, auto_stop_spec
@@ -280,7 +276,6 @@ class Runtime:
         return at_moment(live["ScheduleExpression"])
 
     def _put_auto_stop(self, composition: Composition, at: datetime) -> None:
-        ensure_schedule_group(self.aws, composition.name, deployment=self.settings.deployment)
         spec = auto_stop_spec(
             composition=composition.name,
             at=at,

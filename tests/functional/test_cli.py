@@ -30,6 +30,8 @@ def test_stop_and_start_with_wait_print_each_step_and_outcome(
 ) -> None:
     database = moto_resources.rds_instance(aws_env, f"cli-{unique}")
     config = _config(tmp_path / "c.yaml", f"c-{unique}", [database.item])
+    assert main(["apply", "-c", config]) == 0
+    capsys.readouterr()
 
     assert main(["stop", f"c-{unique}", "--wait", "-c", config]) == 0
     stopped = capsys.readouterr().out
@@ -41,6 +43,36 @@ def test_stop_and_start_with_wait_print_each_step_and_outcome(
     assert f"c-{unique} stopped in " in stopped
     assert f"  ✓ rds_instance cli-{unique} started (" in started
     assert database.read() == "available"
+
+
+def test_start_before_apply_or_after_an_unapplied_change_says_to_apply(
+    aws_env: Emulator, unique: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = f"n-{unique}"
+    config = _config(tmp_path / "c.yaml", name, [{"type": "wait", "params": {"seconds": 1}}])
+    sfn = aws_env.client("stepfunctions")
+
+    assert main(["start", name, "-c", config]) == 1
+    assert capsys.readouterr().err == (
+        f"envctl: {name} is not deployed: there is no state machine envctl-{name}-start in "
+        "us-east-1 (account 123456789012); run `envctl apply` first\n"
+    )
+    assert f"envctl-{name}-start" not in state_machine_names(sfn)  # nothing was deployed
+
+    assert main(["apply", "-c", config]) == 0
+    _config(tmp_path / "c.yaml", name, [{"type": "wait", "params": {"seconds": 2}}])
+    capsys.readouterr()
+
+    assert main(["stop", name, "-c", config]) == 1
+    assert capsys.readouterr().err == (
+        f"envctl: {name} has changed since it was deployed: state machine envctl-{name}-stop "
+        "was generated from other resources or another envctl version; "
+        "run `envctl apply` first\n"
+    )
+    machine = f"arn:aws:states:us-east-1:123456789012:stateMachine:envctl-{name}-stop"
+    assert sfn.list_executions(stateMachineArn=machine)["executions"] == []
+    assert main(["apply", "-c", config]) == 0
+    assert main(["stop", name, "-c", config]) == 0
 
 
 def test_status_json_matches_the_contract(
@@ -81,6 +113,8 @@ def test_failed_execution_exits_1_naming_the_resource(
         f"c-{unique}",
         [{"type": "rds_cluster", "params": {"id": f"x-{unique}"}}],
     )
+    assert main(["apply", "-c", config]) == 0
+    capsys.readouterr()
 
     assert main(["start", f"c-{unique}", "--wait", "-c", config]) == 1
 

@@ -10,7 +10,7 @@ from scheduler_core.resources import Action
 from scheduler_core.runtime import ExecutionConflictError, begin, follow
 from scheduler_core.settings import Settings
 from tests.functional import moto_resources
-from tests.functional.helpers import composition, entered_states, run
+from tests.functional.helpers import composition, ensure_deployed, entered_states, run
 
 
 def test_deleted_rds_instance_fails_and_cause_names_it(
@@ -98,6 +98,7 @@ def test_failure_in_one_step_stops_the_steps_after_it(
 def test_start_while_stop_is_running_is_refused(aws_env: Emulator, aws: Aws, unique: str) -> None:
     created = moto_resources.rds_cluster(aws_env, f"busy-{unique}")
     target = composition(f"c-{unique}", [created.item, {"type": "wait", "params": {"seconds": 3}}])
+    ensure_deployed(aws, target)
     stopping = begin(aws, Settings(), target, Action.STOP)
 
     with pytest.raises(ExecutionConflictError) as refused:

@@ -30,7 +30,7 @@ from scheduler_core.runtime import follow
 from scheduler_core.runtime.operations import Actor, Run, Runtime
 from scheduler_core.runtime.store import Store
 from scheduler_core.settings import Settings
-from tests.functional.helpers import composition, entered_states
+from tests.functional.helpers import composition, deploy, deploy_file, entered_states
 
 CALLERS = 20
 SLOW = [{"type": "wait", "params": {"seconds": 3}}]
@@ -90,12 +90,16 @@ def finish(aws: Aws, arn: str) -> None:
 
 @pytest.fixture
 def target(aws_env: Emulator, unique: str) -> Composition:
-    return composition(f"r{unique}", SLOW)
+    deployed = composition(f"r{unique}", SLOW)
+    deploy(Aws(), deployed)
+    return deployed
 
 
 @pytest.fixture
 def long_running(aws_env: Emulator, unique: str) -> Composition:
-    return composition(f"l{unique}", LONG)
+    deployed = composition(f"l{unique}", LONG)
+    deploy(Aws(), deployed)
+    return deployed
 
 
 def abort(aws: Aws, arn: str) -> None:
@@ -223,6 +227,7 @@ def test_separate_cli_processes_start_one_execution(
     # Long enough that no process can start after the winner's run has ended: starting
     # Python processes on a loaded machine takes seconds.
     config.write_text(yaml.safe_dump({"compositions": {name: {"resources": LONG}}}))
+    deploy_file(config)
     environment = {**os.environ, **aws_env.environment()}
     command = [sys.executable, "-m", "scheduler_core.cli.main", "-c", str(config), "start", name]
     processes = [
@@ -258,7 +263,8 @@ def test_missing_table_is_named_and_changes_nothing(
         "stop_resources_at": "0 19 ? * MON-FRI *",
         "resources": SLOW,
     }
-    apply_plan(aws, make_plan(aws, Settings(), config_of({name: body})))
+    # Deployed for that table (the machines record to it), which then is not there.
+    apply_plan(aws, make_plan(aws, Settings(table_name="nope"), config_of({name: body})))
     path = tmp_path / "compositions.yaml"
     path.write_text(yaml.safe_dump({"compositions": {name: body}}))
     scheduler = aws.client("scheduler")

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from infra.emulator.server import Emulator
+from scheduler_core.actions import Action
 from scheduler_core.aws import Aws
 from scheduler_core.config import Composition
 from scheduler_core.exceptions import BadInputError, ConflictError
@@ -174,6 +175,7 @@ def test_a_second_start_joins_the_first_and_says_so(
         aws.client("stepfunctions").stop_execution(executionArn=first.execution_arn)
 
     assert second.joined is True
+    assert second.action is Action.START
     assert second.execution_arn == first.execution_arn
     assert second.auto_stop_at == first.auto_stop_at  # the run's, not the joiner's 5 h
     newest = runtime.store.history(target.name)[0]
@@ -380,3 +382,146 @@ def test_a_refusal_is_audited_with_who_what_and_why(
         "webhook",
         "not allowed in #general",
     )
+
+
+# A moment that no real clock shows during the test: entries made with it carry it.
+ASKED = datetime(2026, 11, 27, 10, 0, 7, tzinfo=UTC)
+
+
+def entry_of(runtime: Runtime, composition: str, what: str) -> Any:
+    [entry] = [e for e in runtime.store.history(composition, limit=50) if e.what == what]
+    return entry
+
+
+def test_audit_entries_carry_the_time_the_request_was_made(
+    aws_env: Emulator, aws: Aws, unique: str
+) -> None:
+    target = deployed(f"t{unique}", SHORT)
+    runtime = Runtime(aws, Settings())
+    started = runtime.start(target, actor=BOB, duration=timedelta(hours=1), now=ASKED)
+    finished(aws, started.execution_arn)
+
+    runtime.extend(target, timedelta(minutes=5), actor=BOB, now=ASKED + timedelta(seconds=1))
+    runtime.skip(target, "next-start", actor=BOB, now=ASKED + timedelta(seconds=2))
+    runtime.set_paused(target, True, actor=BOB, now=ASKED + timedelta(seconds=3))
+    runtime.refused(target.name, action="stop", actor=BOB, why="no", now=ASKED + timedelta(4))
+
+    assert entry_of(runtime, target.name, "extend").at == ASKED + timedelta(seconds=1)
+    assert entry_of(runtime, target.name, "skip next-start").at == ASKED + timedelta(seconds=2)
+    assert entry_of(runtime, target.name, "pause").at == ASKED + timedelta(seconds=3)
+    assert entry_of(runtime, target.name, "refused stop").at == ASKED + timedelta(4)
+
+
+def test_a_refused_stop_is_audited_at_the_time_it_was_asked(
+    aws_env: Emulator, aws: Aws, unique: str
+) -> None:
+    target = deployed(f"u{unique}", LONG)
+    runtime = Runtime(aws, Settings())
+    first = runtime.start(target, actor=BOB)
+    try:
+        with pytest.raises(ConflictError):
+            runtime.stop(target, actor=BOB, now=ASKED)
+    finally:
+        aws.client("stepfunctions").stop_execution(executionArn=first.execution_arn)
+
+    assert entry_of(runtime, target.name, "refused stop").at == ASKED
+
+
+def test_start_and_stop_without_a_reason_audit_no_detail(
+    aws_env: Emulator, aws: Aws, unique: str
+) -> None:
+    target = deployed(f"v{unique}", SHORT)
+    runtime = Runtime(aws, Settings())
+
+    started = runtime.start(target, actor=BOB)
+    finished(aws, started.execution_arn)
+    stopped = runtime.stop(target, actor=BOB)
+    finished(aws, stopped.execution_arn)
+
+    assert [(e.what, e.detail) for e in runtime.store.history(target.name)] == [
+        ("stop", ""),
+        ("start", ""),
+    ]
+    assert (started.action, stopped.action) == (Action.START, Action.STOP)
+
+
+def test_a_stop_with_a_request_name_runs_under_that_name(
+    aws_env: Emulator, aws: Aws, unique: str
+) -> None:
+    target = deployed(f"y{unique}", SHORT)
+
+    stopped = Runtime(aws, Settings()).stop(target, actor=BOB, execution_name="ci-stop-7")
+    finished(aws, stopped.execution_arn)
+
+    assert stopped.execution_arn.endswith(f":envctl-{target.name}-stop:ci-stop-7")
+
+
+def test_a_second_stop_joins_the_first(aws_env: Emulator, aws: Aws, unique: str) -> None:
+    target = deployed(f"g{unique}", LONG)
+    runtime = Runtime(aws, Settings())
+    first = runtime.stop(target, actor=BOB)
+    try:
+        second = runtime.stop(target, actor=Actor(who="erin", via="slack"), now=later())
+    finally:
+        aws.client("stepfunctions").stop_execution(executionArn=first.execution_arn)
+
+    assert (first.joined, second.joined) == (False, True)
+    assert second.execution_arn == first.execution_arn
+    assert second.action is Action.STOP
+
+
+def test_extend_recreates_an_auto_stop_that_fired_meanwhile(
+    aws_env: Emulator, aws: Aws, unique: str
+) -> None:
+    """The auto-stop may fire (and delete itself) between extend's read and its write."""
+    target = deployed(f"b{unique}", SHORT)
+    runtime = Runtime(aws, Settings())
+    now = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+    finished(
+        aws,
+        runtime.start(target, actor=BOB, duration=timedelta(hours=1), now=now).execution_arn,
+    )
+    group = f"envctl-{target.name}"
+    other = aws_env.client("scheduler")
+
+    def fired(**_: Any) -> None:
+        other.delete_schedule(GroupName=group, Name="auto-stop")
+
+    aws.client("scheduler").meta.events.register_first(
+        "before-call.scheduler.UpdateSchedule", fired
+    )
+
+    moved = runtime.extend(target, timedelta(hours=1), actor=BOB, now=later())
+
+    live = other.get_schedule(GroupName=group, Name="auto-stop")
+    assert live["ScheduleExpression"] == "at(2026-11-27T12:00:00)"
+    assert moved == datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def test_pause_keeps_what_was_set_on_a_schedule_by_hand(
+    aws_env: Emulator, aws: Aws, unique: str
+) -> None:
+    target = deployed(f"l{unique}", SHORT)
+    scheduler = aws.client("scheduler")
+    group = f"envctl-{target.name}"
+    live = scheduler.get_schedule(GroupName=group, Name="start")
+    by_hand = {
+        "StartDate": datetime(2027, 1, 4, tzinfo=UTC),
+        "EndDate": datetime(2027, 12, 31, tzinfo=UTC),
+        "KmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c",
+        "ActionAfterCompletion": "DELETE",
+    }
+    keep = ("ScheduleExpression", "ScheduleExpressionTimezone", "Description", "Target")
+    scheduler.update_schedule(
+        GroupName=group,
+        Name="start",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        **{key: live[key] for key in keep},
+        **by_hand,
+    )
+
+    Runtime(aws, Settings()).set_paused(target, True, actor=BOB)
+
+    paused = scheduler.get_schedule(GroupName=group, Name="start")
+    assert paused["State"] == "DISABLED"
+    assert {key: paused[key] for key in by_hand} == by_hand

@@ -23,7 +23,13 @@ from scheduler_core.runtime.operations import Actor, Runtime
 from scheduler_core.runtime.store import Store
 from scheduler_core.settings import Settings
 from tests.functional import moto_resources
-from tests.functional.helpers import called_actions, composition, run, state_machine_names
+from tests.functional.helpers import (
+    called_actions,
+    composition,
+    deploy_file,
+    run,
+    state_machine_names,
+)
 from tests.functional.test_reconcile import config_of
 
 ALICE = Actor(who="alice", via="cli")
@@ -285,6 +291,7 @@ def test_cli_start_for_prints_the_local_auto_stop_time(
     path = tmp_path / "c.yaml"
     body = {"timezone": "Asia/Kolkata", "resources": [{"type": "wait", "params": {"seconds": 1}}]}
     path.write_text(yaml.safe_dump({"compositions": {f"t{unique}": body}}))
+    deploy_file(path)
 
     assert main(["start", f"t{unique}", "--for", "90m", "-c", str(path)]) == 0
 

@@ -54,6 +54,7 @@ from scheduler_core.resources import Action
 from scheduler_core.runtime import follow
 from scheduler_core.runtime.operations import Run, Runtime
 from tests.functional import moto_resources
+from tests.functional.helpers import deploy_when_first_started
 
 SECRET = "test-secret"
 TABLE = "envctl"
@@ -212,6 +213,7 @@ def slack(
     }
     config_path = tmp_path / "compositions.yaml"
     config_path.write_text(yaml.safe_dump({"compositions": compositions}))
+    deploy_when_first_started(monkeypatch)
     variables = {
         "SLACK_SIGNING_SECRET": SECRET,
         "SLACK_BOT_TOKEN": "xoxb-mock",

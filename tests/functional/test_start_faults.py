@@ -27,7 +27,7 @@ from scheduler_core.runtime import follow
 from scheduler_core.runtime.operations import Actor, Runtime
 from scheduler_core.runtime.store import Store
 from scheduler_core.settings import Settings
-from tests.functional.helpers import composition, entered_states
+from tests.functional.helpers import composition, deploy, entered_states
 from tests.functional.test_run_at_a_time import executions
 
 ANN = Actor(who="ann", via="webhook")
@@ -48,14 +48,22 @@ def throttled(operation: str) -> ClientError:
 
 def caller_calls(unique: str) -> list[str]:
     """Every AWS call a start with an auto-stop makes, in order (a dry run)."""
+    target = composition(f"dry{unique}", RESOURCES)
+    deploy(Aws(), target)  # apply's job, before the request
     aws, seen = Aws(), []
     aws.session.events.register(
         "before-call", lambda event_name, **_: seen.append(event_name.split(".", 1)[1])
     )
-    target = composition(f"dry{unique}", RESOURCES)
-    run = Runtime(aws, Settings()).start(
-        target, actor=ANN, duration=timedelta(hours=2), execution_name=KEY
-    )
+
+    def no_rendering(*_: Any, **__: Any) -> Any:
+        raise AssertionError("the request path rendered a state machine")
+
+    with pytest.MonkeyPatch.context() as patch:
+        # Every generated machine names its states through StateNamer.claim.
+        patch.setattr("scheduler_core.asl.naming.StateNamer.claim", no_rendering)
+        run = Runtime(aws, Settings()).start(
+            target, actor=ANN, duration=timedelta(hours=2), execution_name=KEY
+        )
     assert follow(aws, run.execution_arn, poll_seconds=0.1, timeout_seconds=60).succeeded
     return seen
 
@@ -111,14 +119,12 @@ def calls(emulator: Emulator) -> list[str]:
         return caller_calls(f"calls{uuid4().hex[:8]}")
 
 
+WRITES = ("Create", "Update", "Put", "Delete", "Start", "Tag")
 # Every call a start makes, in order; each is failed in turn below.
 START_CALLS = [
     "iam.GetRole",
-    "dynamodb.UpdateItem",
-    "scheduler.GetScheduleGroup",
-    "scheduler.CreateScheduleGroup",
     "sfn.DescribeStateMachine",
-    "sfn.CreateStateMachine",
+    "dynamodb.UpdateItem",
     "sfn.StartExecution",
 ]
 
@@ -127,6 +133,11 @@ def test_a_start_makes_the_calls_the_fault_tests_walk_through(calls: list[str]) 
     made = [call for call in calls if call in START_CALLS]
     assert list(dict.fromkeys(made)) == START_CALLS
     assert made.count("dynamodb.UpdateItem") == 1  # the reservation, before anything else
+    # A start only starts an execution: apply is the one writer of state machines.
+    assert [call for call in calls if call.split(".")[1].startswith(WRITES)] == [
+        "dynamodb.UpdateItem",
+        "sfn.StartExecution",
+    ]
 
 
 @pytest.mark.parametrize("when", ["before-call", "after-call"])
@@ -142,6 +153,7 @@ def test_failed_call_leaves_nothing_or_everything_and_a_retry_finds_the_first(
     monkeypatch.setattr("scheduler_core.runtime.prerequisites._seen_roles", set())
     aws = Aws()
     target = composition(f"f{unique}", RESOURCES)
+    deploy(Aws(), target)
     failed = []
 
     def fault(event_name: str, **_: Any) -> None:
@@ -200,6 +212,7 @@ def test_killed_caller_leaves_nothing_or_everything_and_a_retry_finds_the_first(
     aws_env: Emulator, unique: str, when: str, operation: str
 ) -> None:
     name = f"k{unique}"
+    deploy(Aws(), composition(name, RESOURCES))
     environment = {**os.environ, **aws_env.environment()}
     killed = subprocess.run(
         [sys.executable, "-c", KILLER, name, when, operation],
@@ -252,6 +265,7 @@ def test_run_that_cannot_record_itself_touches_no_resource(
 ) -> None:
     aws = Aws()
     target = composition(f"w{unique}", RESOURCES)
+    deploy(aws, target)
     refuse_in_emulator(monkeypatch, which, target.name)
 
     run = Runtime(aws, Settings()).start(target, actor=ANN, duration=timedelta(hours=2))
@@ -271,6 +285,7 @@ def test_same_key_after_the_replay_window_is_a_new_request(aws_env: Emulator, un
 
     aws = Aws()
     target = composition(f"n{unique}", RESOURCES)
+    deploy(aws, target)
     runtime = Runtime(aws, Settings())
     first = runtime.start(target, actor=ANN, execution_name=KEY)
     assert follow(aws, first.execution_arn, poll_seconds=0.1, timeout_seconds=60).succeeded

@@ -27,7 +27,13 @@ from scheduler_core.resources import REGISTRY, Action
 from scheduler_core.runtime import ExecutionResult, begin, follow
 from scheduler_core.settings import Settings
 from tests.functional import moto_resources
-from tests.functional.helpers import called_actions, composition, entered_states, run
+from tests.functional.helpers import (
+    called_actions,
+    composition,
+    ensure_deployed,
+    entered_states,
+    run,
+)
 
 Poll = dict[str, Any]
 # Real seconds a cluster start lasts where a test reads it from outside a run.
@@ -102,6 +108,7 @@ def run_held(
     ``Wait for …`` state has been entered makes that poll certain.
     """
     waiting = f"Wait for {subject_of(item)}"
+    ensure_deployed(aws, target)
     with hold or lifecycle.never_ready(resource_id(item)):
         arn = begin(aws, Settings(), target, action)
         deadline = time.monotonic() + 60

@@ -40,7 +40,7 @@ from scheduler_core.runtime.operations import Runtime
 from scheduler_core.runtime.store import Store
 from scheduler_core.settings import Settings
 from tests.functional import moto_resources
-from tests.functional.helpers import state_machine_names
+from tests.functional.helpers import deploy_when_first_started, state_machine_names
 
 NEW_KEY = "new-key-value-7f3a9c1e5b2d"
 OLD_KEY = "old-key-value-0d8e6b4a2c1f"
@@ -108,7 +108,7 @@ def parse(status: int, raw: str) -> Response:
 
 
 @pytest.fixture
-def hooks(aws_env: Emulator, unique: str, tmp_path: Path) -> Hooks:
+def hooks(aws_env: Emulator, unique: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Hooks:
     instance = moto_resources.ec2_instance(aws_env, f"i-{unique}")
     names = {
         "app": f"wh-app-{unique}",
@@ -127,6 +127,7 @@ def hooks(aws_env: Emulator, unique: str, tmp_path: Path) -> Hooks:
     }
     config_path = tmp_path / "compositions.yaml"
     config_path.write_text(yaml.safe_dump({"compositions": compositions}))
+    deploy_when_first_started(monkeypatch)
     api = build_api(
         settings=Settings(config_path=str(config_path)),
         webhook_settings=WebhookSettings.from_env({"ENVCTL_WEBHOOK_API_KEYS": API_KEYS}),

@@ -27,6 +27,7 @@ from infra.emulator.server import Emulator
 from infra.serve import LocalContext
 from infra.slack.signing import api_gateway_event
 from scheduler_core.settings import Settings
+from tests.functional.helpers import deploy_file
 
 KEY = "fuzz-key-value-5c2e8a7d1f"
 STATUSES = {200, 202, 400, 401, 403, 404, 405, 409, 413, 422, 502, 503}
@@ -51,6 +52,7 @@ def target(aws_env: Emulator, unique: str, tmp_path: Path) -> Iterator[Target]:
     }
     config_path = tmp_path / "compositions.yaml"
     config_path.write_text(yaml.safe_dump({"compositions": compositions}))
+    deploy_file(config_path)
     api = build_api(
         settings=Settings(config_path=str(config_path)),
         webhook_settings=WebhookSettings.from_env({"ENVCTL_WEBHOOK_API_KEYS": f"fuzz={KEY}"}),
