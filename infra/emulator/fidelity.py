@@ -8,6 +8,10 @@
 - ECS: the real service scheduler starts tasks until ``runningCount`` reaches
   ``desiredCount``; moto's new services report 0 running for ever. (moto's
   UpdateService already sets the running count.)
+- DynamoDB: a conditional write is atomic: of two concurrent writes with the same
+  condition, exactly one succeeds. moto's backend checks the condition and then
+  writes without a lock, and its server answers requests in threads, so two callers
+  could both win. Writes to the backend are serialised here.
 - EventBridge Scheduler: UpdateSchedule replaces the whole schedule, so an
   ``ActionAfterCompletion`` left out becomes ``NONE``; moto keeps the old value and
   ignores the one sent.
@@ -20,6 +24,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
 from typing import Any
 
 from infra.emulator.patching import wrap_once
@@ -59,6 +64,24 @@ def _install_json_path() -> None:
             module.extract_json = extract_json
 
 
+_WRITES = threading.RLock()
+DYNAMODB_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
+
+
+def _install_atomic_dynamodb_writes() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    def wrapper(original: Any) -> Any:
+        def write(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with _WRITES:
+                return original(self, *args, **kwargs)
+
+        return write
+
+    for name in DYNAMODB_WRITES:
+        wrap_once(DynamoDBBackend, name, wrapper)
+
+
 def _install_update_schedule() -> None:
     from moto.scheduler.responses import EventBridgeSchedulerResponse
 
@@ -95,6 +118,7 @@ def install() -> None:
         EC2ContainerServiceBackend._envctl_scheduler = True
 
     _install_update_schedule()
+    _install_atomic_dynamodb_writes()
 
     for name in ("moto.stepfunctions.parser", "werkzeug"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
