@@ -525,3 +525,19 @@ def test_pause_keeps_what_was_set_on_a_schedule_by_hand(
     paused = scheduler.get_schedule(GroupName=group, Name="start")
     assert paused["State"] == "DISABLED"
     assert {key: paused[key] for key in by_hand} == by_hand
+
+
+def test_a_stop_retried_under_its_request_name_finds_the_first_run(
+    aws_env: Emulator, aws: Aws, unique: str
+) -> None:
+    target = deployed(f"i{unique}", SHORT)
+    runtime = Runtime(aws, Settings())
+    first = runtime.stop(target, actor=BOB, execution_name="ci-stop-9")
+    finished(aws, first.execution_arn)
+
+    again = runtime.stop(target, actor=BOB, execution_name="ci-stop-9")
+
+    assert again.execution_arn == first.execution_arn
+    sfn = aws.client("stepfunctions")
+    machine = f"arn:aws:states:us-east-1:123456789012:stateMachine:envctl-{target.name}-stop"
+    assert len(sfn.list_executions(stateMachineArn=machine)["executions"]) == 1
