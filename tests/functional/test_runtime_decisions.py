@@ -461,13 +461,16 @@ def test_a_second_stop_joins_the_first(aws_env: Emulator, aws: Aws, unique: str)
     runtime = Runtime(aws, Settings())
     first = runtime.stop(target, actor=BOB)
     try:
-        second = runtime.stop(target, actor=Actor(who="erin", via="slack"), now=later())
+        second = runtime.stop(target, actor=Actor(who="erin", via="slack"), now=ASKED)
     finally:
         aws.client("stepfunctions").stop_execution(executionArn=first.execution_arn)
 
     assert (first.joined, second.joined) == (False, True)
     assert second.execution_arn == first.execution_arn
     assert second.action is Action.STOP
+    [joined] = [e for e in runtime.store.history(target.name) if e.who == "erin"]
+    assert (joined.what, joined.at) == ("stop", ASKED)  # audited when it was asked
+    assert joined.detail == f"joined the run in progress (execution {first.execution_arn})"
 
 
 def test_extend_recreates_an_auto_stop_that_fired_meanwhile(
