@@ -142,17 +142,14 @@ def _prunable_machines(desired: Desired, live: Live) -> list[Change]:
         if not owned_by(machine.tags, desired.deployment) or composition in kept:
             continue
         changes.append(
-            Change(
-                action=ChangeAction.DELETE,
-                kind=ObjectKind.STATE_MACHINE,
-                name=machine.name,
-                composition=composition,
-                calls=(
-                    Call(
-                        service="stepfunctions",
-                        operation="delete_state_machine",
-                        arguments={"stateMachineArn": machine.arn},
-                    ),
+            _deletion(
+                ObjectKind.STATE_MACHINE,
+                machine.name,
+                composition,
+                Call(
+                    service="stepfunctions",
+                    operation="delete_state_machine",
+                    arguments={"stateMachineArn": machine.arn},
                 ),
             )
         )
@@ -246,18 +243,21 @@ def _schedule_changes(
 
 
 def _delete_schedule(group: str, name: str, composition: str) -> Change:
-    return Change(
-        action=ChangeAction.DELETE,
-        kind=ObjectKind.SCHEDULE,
-        name=f"{group}/{name}",
-        composition=composition,
-        calls=(
-            Call(
-                service="scheduler",
-                operation="delete_schedule",
-                arguments={"GroupName": group, "Name": name},
-            ),
+    return _deletion(
+        ObjectKind.SCHEDULE,
+        f"{group}/{name}",
+        composition,
+        Call(
+            service="scheduler",
+            operation="delete_schedule",
+            arguments={"GroupName": group, "Name": name},
         ),
+    )
+
+
+def _deletion(kind: ObjectKind, name: str, composition: str, call: Call) -> Change:
+    return Change(
+        action=ChangeAction.DELETE, kind=kind, name=name, composition=composition, calls=(call,)
     )
 
 
@@ -267,17 +267,14 @@ def _prune_group(group: LiveGroup) -> list[Change]:
     changes = [_delete_schedule(group.name, name, composition) for name in group.schedules]
     if not group.foreign:
         changes.append(
-            Change(
-                action=ChangeAction.DELETE,
-                kind=ObjectKind.SCHEDULE_GROUP,
-                name=group.name,
-                composition=composition,
-                calls=(
-                    Call(
-                        service="scheduler",
-                        operation="delete_schedule_group",
-                        arguments={"Name": group.name},
-                    ),
+            _deletion(
+                ObjectKind.SCHEDULE_GROUP,
+                group.name,
+                composition,
+                Call(
+                    service="scheduler",
+                    operation="delete_schedule_group",
+                    arguments={"Name": group.name},
                 ),
             )
         )
