@@ -37,15 +37,17 @@ from scheduler_core.actions import Action
 from scheduler_core.aws import Aws
 from scheduler_core.config import Composition, Config, load_config
 from scheduler_core.exceptions import EnvctlError
+from scheduler_core.resources import REGISTRY
 from scheduler_core.runtime.executions import ExecutionConflictError, RunRequest, launch
 from scheduler_core.runtime.store import Store
 from scheduler_core.settings import Settings
 
 logger = Logger(service="envctl-restop")
 
-# Event ID -> the envctl resource type it is about.
-AUTO_START_EVENTS = {"RDS-EVENT-0154": "rds_instance", "RDS-EVENT-0153": "rds_cluster"}
-KIND_WORDS = {"rds_instance": "DB instance", "rds_cluster": "DB cluster"}
+# Event ID -> the kind it is about (each kind names its own auto-start event).
+AUTO_START_EVENTS = {
+    kind.auto_start_event: kind for kind in REGISTRY.values() if kind.auto_start_event
+}
 TRIGGER = "restop"
 AUDIT_WHO = "aws rds auto-start"
 
@@ -75,20 +77,21 @@ class RestopSettings:
 class AutoStart:
     """An RDS resource that RDS started because it had been stopped for 7 days."""
 
-    resource_type: str  # rds_instance | rds_cluster
+    resource_type: str  # the type name of a kind with an auto_start_event
     identifier: str
 
     @property
     def label(self) -> str:
-        return f"{KIND_WORDS[self.resource_type]} {self.identifier}"
+        return f"{REGISTRY[self.resource_type].noun} {self.identifier}"
 
 
 def auto_start_of(event: dict[str, Any]) -> AutoStart | None:
     """The auto-started resource an event reports, or None for any other event."""
     detail = event.get("detail") or {}
-    resource_type = AUTO_START_EVENTS.get(str(detail.get("EventID", "")))
-    if event.get("source") != "aws.rds" or resource_type is None:
+    kind = AUTO_START_EVENTS.get(str(detail.get("EventID", "")))
+    if event.get("source") != "aws.rds" or kind is None:
         return None
+    resource_type = kind.type_name
     # SourceIdentifier is the id; the ARN's last part (…:db:<id>, …:cluster:<id>) backs it up.
     identifier = detail.get("SourceIdentifier") or str(detail.get("SourceArn", "")).rsplit(":")[-1]
     return AutoStart(resource_type=resource_type, identifier=identifier) if identifier else None

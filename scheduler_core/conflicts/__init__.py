@@ -3,20 +3,10 @@
 The Terraform module envctl replaces could not see Auto Scaling scheduled actions,
 Application Auto Scaling, other EventBridge Scheduler schedules or AWS Instance
 Scheduler acting on the same resources, so their schedules contradicted each other
-silently. ``find_conflicts`` reads (never writes) and reports them for ``plan``,
-``windows`` and Slack.
+silently. ``finder.find_conflicts`` reads (never writes) and reports them for
+``plan``, ``windows`` and Slack.
+
+The modules here import no resource kind, and this package imports none of its
+modules, so that kinds can use ``identity``, ``tags`` and ``scaling`` to say how
+they meet other schedulers without an import cycle.
 """
-
-from scheduler_core.conflicts.finder import find_conflicts
-from scheduler_core.conflicts.model import Conflict, ConflictSource
-from scheduler_core.conflicts.schedules import ForeignSchedule, list_foreign_schedules
-from scheduler_core.conflicts.tags import INSTANCE_SCHEDULER_TAG_KEY
-
-__all__ = [
-    "INSTANCE_SCHEDULER_TAG_KEY",
-    "Conflict",
-    "ConflictSource",
-    "ForeignSchedule",
-    "find_conflicts",
-    "list_foreign_schedules",
-]

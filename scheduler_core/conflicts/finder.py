@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
+from scheduler_core.aws_calls import ClientFactory
 from scheduler_core.config.models import Composition
-from scheduler_core.conflicts.identity import identity_of
 from scheduler_core.conflicts.model import Conflict, ManagedResource
 from scheduler_core.conflicts.reading import SourceReader
-from scheduler_core.conflicts.scaling import asg_scheduled_actions, ecs_service_scaling
 from scheduler_core.conflicts.schedules import (
     ForeignSchedule,
     list_foreign_schedules,
     schedule_conflicts,
 )
 from scheduler_core.conflicts.tags import INSTANCE_SCHEDULER_TAG_KEY, instance_scheduler_tag
-from scheduler_core.resources.base import ClientFactory
-
-Detector = Callable[[SourceReader, ManagedResource], list[Conflict]]
-
-# Sources that exist for one kind only; tags and schedules apply to every kind.
-KIND_DETECTORS: dict[str, tuple[Detector, ...]] = {
-    "auto_scaling_group": (asg_scheduled_actions,),
-    "ecs_service": (ecs_service_scaling,),
-}
 
 
 def find_conflicts(
@@ -55,12 +43,13 @@ def find_conflicts(
     schedules = None if foreign_schedules is None else tuple(foreign_schedules)
     conflicts: list[Conflict] = []
     for resource in _resources(composition):
-        for detect in KIND_DETECTORS.get(resource.type, ()):
+        # Sources only some kinds have; tags and other schedules apply to every kind.
+        for detect in resource.kind.conflict_detectors:
             conflicts.extend(detect(reader, resource))
         conflicts.extend(
             instance_scheduler_tag(reader, resource, tag_key=instance_scheduler_tag_key)
         )
-        identity = identity_of(resource.type, resource.params)
+        identity = resource.kind.schedule_identity(resource.params)
         if identity is None:
             continue
         if schedules is None:
@@ -77,7 +66,11 @@ def _resources(composition: Composition) -> list[ManagedResource]:
         unique.setdefault(
             (item.type, resource_id),
             ManagedResource(
-                composition=composition.name, type=item.type, id=resource_id, params=item.params
+                composition=composition.name,
+                type=item.type,
+                id=resource_id,
+                params=item.params,
+                kind=item.kind,
             ),
         )
     return list(unique.values())

@@ -1,7 +1,8 @@
 """How other schedules name a managed resource (pure: no AWS calls).
 
-EventBridge Scheduler targets name resources in three ways, and each kind of
-resource says here how to recognise itself in them:
+EventBridge Scheduler targets name resources in three ways, and each resource kind
+says how to recognise itself in them (``ResourceKind.schedule_identity``, built with
+the helpers here):
 
 * universal targets (``arn:aws:scheduler:::aws-sdk:rds:stopDBInstance``) carry the
   API parameters as Input JSON; keys are compared case-insensitively because the
@@ -18,7 +19,7 @@ resource says here how to recognise itself in them:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,78 +100,24 @@ def _arn_resource(value: str) -> str:
     return parts[5] if len(parts) == 6 and parts[0] == "arn" else value
 
 
-def _by_id(
-    service: str, keys: tuple[str, ...], arn_prefix: str, *, arn_service: str | None = None
-) -> Callable[[Any], TargetIdentity]:
-    """Identity of a kind whose ``params.id`` is what every API takes."""
+def by_id(
+    params_id: str, *, service: str, keys: tuple[str, ...], arn_prefix: str, arn_service: str = ""
+) -> TargetIdentity:
+    """The identity of a resource whose id is what every API call takes.
 
-    def identify(params: Any) -> TargetIdentity:
-        arn_resource = f"{arn_prefix}{params.id}"
-        accepted = frozenset({params.id, arn_resource})
-        return TargetIdentity(
-            sdk_services=frozenset({service}),
-            arn_service=arn_service or service,
-            arn_resource=arn_resource,
-            names=frozenset({params.id}),
-            input_rules=tuple({key: accepted} for key in keys),
-        )
-
-    return identify
-
-
-def _auto_scaling_group(params: Any) -> TargetIdentity:
+    Args:
+        params_id: The resource id (``db-1``, ``i-0123...``).
+        service: The universal-target service that acts on it (``rds``).
+        keys: Lower-cased input keys that name it (``dbinstanceidentifier``).
+        arn_prefix: What precedes the id in the ARN's resource part (``db:``).
+        arn_service: The ARN's service when it is not ``service`` (EFS).
+    """
+    arn_resource = f"{arn_prefix}{params_id}"
+    accepted = frozenset({params_id, arn_resource})
     return TargetIdentity(
-        sdk_services=frozenset({"autoscaling"}),
-        arn_service="autoscaling",
-        # The ARN has a generated id in the middle; its tail names the group.
-        arn_resource=f"autoScalingGroupName/{params.name}",
-        names=frozenset({params.name}),
-        input_rules=({"autoscalinggroupname": frozenset({params.name})},),
+        sdk_services=frozenset({service}),
+        arn_service=arn_service or service,
+        arn_resource=arn_resource,
+        names=frozenset({params_id}),
+        input_rules=tuple({key: accepted} for key in keys),
     )
-
-
-def _ecs_service(params: Any) -> TargetIdentity:
-    cluster, name = params.cluster_name, params.name
-    scalable = f"service/{cluster}/{name}"
-    return TargetIdentity(
-        # Application Auto Scaling calls (registerScalableTarget...) act on it too.
-        sdk_services=frozenset({"ecs", "applicationautoscaling"}),
-        arn_service="ecs",
-        arn_resource=scalable,
-        names=frozenset({f"{cluster}/{name}", scalable}),
-        input_rules=(
-            {"service": frozenset({scalable})},
-            # A bare service name is common ("api") so it counts only with its cluster.
-            {"service": frozenset({name}), "cluster": frozenset({cluster, f"cluster/{cluster}"})},
-            {"resourceid": frozenset({scalable})},
-        ),
-    )
-
-
-IDENTITIES: dict[str, Callable[[Any], TargetIdentity]] = {
-    "auto_scaling_group": _auto_scaling_group,
-    "ec2_instance": _by_id("ec2", ("instanceids", "instanceid"), "instance/"),
-    "ecs_service": _ecs_service,
-    "efs_file_system": _by_id(
-        "efs", ("filesystemid",), "file-system/", arn_service="elasticfilesystem"
-    ),
-    "fsx_windows_file_system": _by_id("fsx", ("filesystemid", "filesystemids"), "file-system/"),
-    "rds_cluster": _by_id("rds", ("dbclusteridentifier",), "cluster:"),
-    "rds_instance": _by_id("rds", ("dbinstanceidentifier",), "db:"),
-    "redshift_cluster": _by_id("redshift", ("clusteridentifier",), "cluster:"),
-}
-
-# Universal-target services and ARN services that can act on a managed resource; the
-# listing fetches details only for schedules aimed at these (or at a state machine).
-SDK_SERVICES = frozenset(
-    {"autoscaling", "applicationautoscaling", "ec2", "ecs", "efs", "fsx", "rds", "redshift"}
-)
-ARN_SERVICES = frozenset(
-    {"autoscaling", "ec2", "ecs", "elasticfilesystem", "fsx", "rds", "redshift"}
-)
-
-
-def identity_of(type_name: str, params: Any) -> TargetIdentity | None:
-    """The identity of a resource item; None for kinds schedules cannot target (wait)."""
-    identify = IDENTITIES.get(type_name)
-    return identify(params) if identify else None

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scheduler_core.resources.base import ResourceKind
 
 
 class ConflictSource(StrEnum):
@@ -24,7 +27,7 @@ class Conflict:
 
     Attributes:
         composition: Name of the composition that manages the resource.
-        resource_type: The item's ``type`` (``auto_scaling_group``, ``ecs_service``...).
+        resource_type: The item's ``type``: its kind's ``type_name``.
         resource_id: The resource as ``status --json`` names it (``shop/api`` for ECS).
         source: Which kind of schedule or scheduler acts on the resource.
         detail: One sentence naming the other schedule and what it does.
@@ -58,6 +61,7 @@ class ManagedResource:
     type: str
     id: str
     params: Any
+    kind: ResourceKind
 
     def conflict(self, source: ConflictSource, *, detail: str, hint: str) -> Conflict:
         return Conflict(

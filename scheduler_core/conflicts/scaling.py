@@ -62,7 +62,7 @@ def asg_action_detail(action: dict[str, Any]) -> str:
     return f'Auto Scaling scheduled action "{action["ScheduledActionName"]}" {sizes} {when}'
 
 
-def ecs_service_scaling(reader: SourceReader, resource: ManagedResource) -> list[Conflict]:
+def ecs_scaling_conflicts(reader: SourceReader, resource: ManagedResource) -> list[Conflict]:
     """Application Auto Scaling scheduled actions and MinCapacity on a managed ECS service."""
     scalable_id = f"service/{resource.params.cluster_name}/{resource.params.name}"
     scope = {

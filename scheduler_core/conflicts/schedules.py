@@ -18,14 +18,12 @@ listing carries neither the Input nor the expression.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 from scheduler_core import names
-from scheduler_core.conflicts.identity import (
-    ARN_SERVICES,
-    SDK_SERVICES,
-    TargetIdentity,
-    parse_input,
-)
+from scheduler_core.aws_calls import ClientFactory
+from scheduler_core.conflicts.identity import TargetIdentity, parse_input
 from scheduler_core.conflicts.model import (
     Conflict,
     ConflictSource,
@@ -33,8 +31,24 @@ from scheduler_core.conflicts.model import (
     describe_expression,
 )
 from scheduler_core.conflicts.reading import SourceReader
-from scheduler_core.resources.base import ClientFactory
+from scheduler_core.resources import REGISTRY
 from scheduler_core.schedules import MANAGED_TAG
+
+
+@cache
+def targeted_services() -> tuple[frozenset[str], frozenset[str]]:
+    """(universal-target services, ARN services) that can act on a managed resource.
+
+    Read from every registered kind's identity; the listing fetches details only
+    for schedules aimed at these (or at a state machine).
+    """
+    identities = [
+        identity
+        for kind in REGISTRY.values()
+        if (identity := kind.schedule_identity(kind.example)) is not None
+    ]
+    sdk = frozenset(service for identity in identities for service in identity.sdk_services)
+    return sdk, frozenset(identity.arn_service for identity in identities)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,8 +104,8 @@ class TargetArn:
 
     def may_act_on_resources(self) -> bool:
         if self.universal_service is not None:
-            return self.universal_service in SDK_SERVICES
-        return self.state_machine is not None or self.service in ARN_SERVICES
+            return self.universal_service in targeted_services()[0]
+        return self.state_machine is not None or self.service in targeted_services()[1]
 
 
 def list_foreign_schedules(clients: ClientFactory) -> tuple[ForeignSchedule, ...]:
@@ -110,33 +124,16 @@ def list_foreign_schedules(clients: ClientFactory) -> tuple[ForeignSchedule, ...
         APIs are denied: the source is then skipped, not failed (logged at INFO).
     """
     reader = SourceReader(clients)
-    groups = reader.collect("scheduler", "list_schedule_groups", "ScheduleGroups")
-    if groups is None:
+    managed = _managed_groups(reader)
+    if managed is None:
         return ()
-    managed: set[str] = set()
-    for group in groups:
-        if not group["Name"].startswith(names.PREFIX):
-            continue
-        tags = reader.read("scheduler", "list_tags_for_resource", ResourceArn=group["Arn"])
-        if tags is None and reader.was_denied("scheduler", "list_tags_for_resource"):
-            # Without tags envctl's own schedules would be reported as conflicts.
-            return ()
-        if {"Key": MANAGED_TAG, "Value": "true"} in (tags or {}).get("Tags", []):
-            managed.add(group["Name"])
     summaries = reader.collect("scheduler", "list_schedules", "Schedules")
     if summaries is None:
         return ()
     envctl_machines = _EnvctlMachines(reader)
     found: list[ForeignSchedule] = []
     for summary in summaries:
-        target = TargetArn.parse(summary.get("Target", {}).get("Arn", ""))
-        if (
-            summary.get("GroupName") in managed
-            or summary.get("State") != "ENABLED"
-            or target is None
-            or not target.may_act_on_resources()
-            or envctl_machines.contains(target)
-        ):
+        if not _may_conflict(summary, managed, envctl_machines):
             continue
         schedule = reader.read(
             "scheduler", "get_schedule", Name=summary["Name"], GroupName=summary["GroupName"]
@@ -156,6 +153,38 @@ def list_foreign_schedules(clients: ClientFactory) -> tuple[ForeignSchedule, ...
             )
         )
     return tuple(sorted(found, key=lambda s: (s.group, s.name)))
+
+
+def _managed_groups(reader: SourceReader) -> set[str] | None:
+    """envctl's own schedule groups; None when they cannot be told apart (denied)."""
+    groups = reader.collect("scheduler", "list_schedule_groups", "ScheduleGroups")
+    if groups is None:
+        return None
+    managed: set[str] = set()
+    for group in groups:
+        if not group["Name"].startswith(names.PREFIX):
+            continue
+        tags = reader.read("scheduler", "list_tags_for_resource", ResourceArn=group["Arn"])
+        if tags is None and reader.was_denied("scheduler", "list_tags_for_resource"):
+            # Without tags envctl's own schedules would be reported as conflicts.
+            return None
+        if {"Key": MANAGED_TAG, "Value": "true"} in (tags or {}).get("Tags", []):
+            managed.add(group["Name"])
+    return managed
+
+
+def _may_conflict(
+    summary: dict[str, Any], managed: set[str], envctl_machines: _EnvctlMachines
+) -> bool:
+    """True for an enabled schedule outside envctl's groups aimed at what it manages."""
+    target = TargetArn.parse(summary.get("Target", {}).get("Arn", ""))
+    return not (
+        summary.get("GroupName") in managed
+        or summary.get("State") != "ENABLED"
+        or target is None
+        or not target.may_act_on_resources()
+        or envctl_machines.contains(target)
+    )
 
 
 class _EnvctlMachines:

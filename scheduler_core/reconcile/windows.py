@@ -6,7 +6,9 @@ from datetime import datetime
 
 from scheduler_core.aws import Aws
 from scheduler_core.config import Composition, Config
-from scheduler_core.conflicts import Conflict, find_conflicts, list_foreign_schedules
+from scheduler_core.conflicts.finder import find_conflicts
+from scheduler_core.conflicts.model import Conflict
+from scheduler_core.conflicts.schedules import list_foreign_schedules
 from scheduler_core.reconcile.desired import WindowBracket
 from scheduler_core.windows import (
     WindowAnalysis,
@@ -15,11 +17,9 @@ from scheduler_core.windows import (
     read_backup_plans,
 )
 
-WINDOW_KINDS = frozenset({"rds_cluster", "rds_instance", "redshift_cluster"})
-
 
 def has_windows(composition: Composition) -> bool:
-    return any(item.type in WINDOW_KINDS for item in composition.items())
+    return any(item.kind.has_windows for item in composition.items())
 
 
 def window_analyses(
@@ -41,7 +41,7 @@ def window_analyses(
 def brackets_for(composition: Composition, analyses: list[WindowAnalysis]) -> list[WindowBracket]:
     """The bracket schedules apply creates for the uncovered windows of one composition."""
     items = {(item.type, item.kind.label(item.params)): item for item in composition.items()}
-    brackets = []
+    brackets: list[WindowBracket] = []
     for analysis in analyses:
         item = items.get((analysis.resource_type, analysis.resource_id))
         if item is None:

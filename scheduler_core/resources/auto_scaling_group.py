@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import model_validator
 
 from scheduler_core.asl.fragments import SdkCall
+from scheduler_core.conflicts.identity import TargetIdentity
+from scheduler_core.conflicts.scaling import asg_scheduled_actions
+from scheduler_core.conflicts.tags import tag_value
 from scheduler_core.fields import Count, Identifier
 from scheduler_core.resources.base import (
     Action,
     ClientFactory,
+    KindIam,
     Params,
     PolledKind,
     ResourceState,
@@ -19,6 +23,9 @@ from scheduler_core.resources.base import (
     is_number,
     is_present,
 )
+
+if TYPE_CHECKING:
+    from scheduler_core.conflicts.reading import SourceReader
 
 IN_SERVICE = "InService"
 
@@ -42,7 +49,13 @@ class AutoScalingGroupParams(Params):
 class AutoScalingGroup(PolledKind):
     type_name = "auto_scaling_group"
     params_model = AutoScalingGroupParams
-    service = "autoscaling"
+    example = AutoScalingGroupParams(name="workers", min=1, max=3, desired=2)
+    iam = KindIam(
+        control=("autoscaling:UpdateAutoScalingGroup",),
+        read=("autoscaling:DescribeAutoScalingGroups",),
+    )
+    conflict_detectors = (asg_scheduled_actions,)
+    noun = "Auto Scaling group"
     error_prefix = "AutoScaling"
 
     def label(self, params: AutoScalingGroupParams) -> str:
@@ -100,6 +113,30 @@ class AutoScalingGroup(PolledKind):
             "ready": all_of(sizes_set, capacity),
             "actionable": {"Not": sizes_set},
         }
+
+    def schedule_identity(self, params: AutoScalingGroupParams) -> TargetIdentity:
+        return TargetIdentity(
+            sdk_services=frozenset({"autoscaling"}),
+            arn_service="autoscaling",
+            # The ARN has a generated id in the middle; its tail names the group.
+            arn_resource=f"autoScalingGroupName/{params.name}",
+            names=frozenset({params.name}),
+            input_rules=({"autoscalinggroupname": frozenset({params.name})},),
+        )
+
+    def scheduler_tag(
+        self, reader: SourceReader, params: AutoScalingGroupParams, key: str
+    ) -> str | None:
+        tags = reader.collect(
+            "autoscaling",
+            "describe_tags",
+            "Tags",
+            Filters=[
+                {"Name": "auto-scaling-group", "Values": [params.name]},
+                {"Name": "key", "Values": [key]},
+            ],
+        )
+        return tag_value(tags, key)
 
     def read_status(self, params: AutoScalingGroupParams, clients: ClientFactory) -> ResourceStatus:
         found = clients("autoscaling").describe_auto_scaling_groups(

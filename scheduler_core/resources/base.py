@@ -1,8 +1,19 @@
 """The interface every resource kind implements.
 
-A kind is one module: a params model (the Terraform module's ``params``), the
-ASL for start and stop, and a live status read. Kinds are found through the
-registry in ``scheduler_core.resources``; nothing else dispatches on the type.
+A kind is one module that carries all envctl knows about that kind of resource:
+
+* its params model (what a compositions-file item says) and an ``example`` of it;
+* the ASL that starts and stops it (``build_states``) and its live status read;
+* the IAM actions those need (``iam``; ``tests/unit/test_template_iam.py`` checks
+  that ``template.yaml`` grants them for every registered kind);
+* how other schedules name it (``schedule_identity``), the Instance Scheduler tag
+  read (``scheduler_tag``) and detectors of conflicts only it has;
+* its maintenance and backup windows, if it has any (``read_windows``);
+* the RDS event that says AWS started it by itself (``auto_start_event``).
+
+Kinds are found through the registry in ``scheduler_core.resources``; conflicts,
+windows, the RDS re-stop and the tests iterate it, and nothing else dispatches on
+the type name. ``docs/architecture.md`` says how to add one.
 
 A status read never raises because the resource does not exist: each kind turns
 its service's "not found" answers into ``missing`` with a detail that says what was
@@ -14,9 +25,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
@@ -24,8 +35,30 @@ from pydantic import BaseModel, ConfigDict
 from scheduler_core.actions import Action
 from scheduler_core.asl.fragments import PolledStep, SdkCall, States, polled_step_states
 from scheduler_core.asl.naming import StateNamer
+from scheduler_core.aws_calls import ClientFactory, error_code, error_message, is_not_found
 
-ClientFactory = Callable[[str], Any]
+if TYPE_CHECKING:
+    from scheduler_core.conflicts.identity import TargetIdentity
+    from scheduler_core.conflicts.model import Conflict, ManagedResource
+    from scheduler_core.conflicts.reading import SourceReader
+
+    Detector = Callable[[SourceReader, ManagedResource], list[Conflict]]
+
+__all__ = [
+    "Action",
+    "ClientFactory",
+    "KindIam",
+    "Params",
+    "PolledKind",
+    "ResourceKind",
+    "ResourceState",
+    "ResourceStatus",
+    "StatusStringKind",
+    "WindowFacts",
+    "error_code",
+    "error_message",
+    "is_not_found",
+]
 
 
 class ResourceState(StrEnum):
@@ -56,13 +89,82 @@ class Params(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+@dataclass(frozen=True, kw_only=True)
+class KindIam:
+    """The IAM actions a kind needs, as ``template.yaml`` must grant them.
+
+    Attributes:
+        control: What the state machines call to start and stop it; granted only on
+            resources tagged ``envctl:managed=true``.
+        control_by_arn: Control actions IAM cannot scope by that tag, scoped by ARN.
+        read: What its status read (``read_status``) calls; the functions that show
+            status and the state machines (which poll) need these.
+    """
+
+    control: tuple[str, ...] = ()
+    control_by_arn: tuple[str, ...] = ()
+    read: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class WindowFacts:
+    """What one describe call says about a resource's windows and identity.
+
+    Attributes:
+        arn: The ARN AWS Backup selections match.
+        tags: The resource's tags, which AWS Backup selections match too.
+        maintenance: The maintenance window as AWS spells it (``sun:05:00-sun:05:30``).
+        has_backup: True for kinds with a daily backup window (RDS, not Redshift).
+        backup: That window (``03:00-03:30``); None when AWS did not say.
+    """
+
+    arn: str
+    tags: dict[str, str] = field(default_factory=dict)
+    maintenance: str | None = None
+    has_backup: bool = False
+    backup: str | None = None
+
+
 class ResourceKind(ABC):
     """One kind of resource envctl can start and stop."""
 
     type_name: ClassVar[str]
     params_model: ClassVar[type[Params]]
+    # Params of a typical item, for tests and docs.
+    example: ClassVar[Params]
+    iam: ClassVar[KindIam] = KindIam()
     # False for kinds that manage no AWS resource (wait): nothing to read, nothing to miss.
     has_resource: ClassVar[bool] = True
+    # True for kinds whose ``read_windows`` reads maintenance or backup windows.
+    has_windows: ClassVar[bool] = False
+    # The RDS event ID that says AWS started the resource after 7 days stopped.
+    auto_start_event: ClassVar[str | None] = None
+    # Conflict sources only this kind has (tags and other schedules apply to all).
+    conflict_detectors: ClassVar[tuple[Detector, ...]] = ()
+    # What the resource is called in messages: "DB instance staging-db".
+    noun: ClassVar[str] = "resource"
+
+    def schedule_identity(self, params: Any) -> TargetIdentity | None:
+        """The names other schedules can reach the resource by; None if none can."""
+        return None
+
+    def scheduler_tag(self, reader: SourceReader, params: Any, key: str) -> str | None:
+        """The value of AWS Instance Scheduler's tag ``key`` on the resource.
+
+        None when untagged, missing or denied, and for kinds Instance Scheduler does
+        not act on (the default).
+        """
+        return None
+
+    def read_windows(
+        self, params: Any, clients: ClientFactory, account_id: Callable[[], str]
+    ) -> WindowFacts | None:
+        """The resource's windows; None when it does not exist (or has no windows).
+
+        ``account_id()`` gives the caller's account (one STS call, made only if
+        asked) for kinds whose describe answer carries no ARN.
+        """
+        return None
 
     @abstractmethod
     def label(self, params: Any) -> str:
@@ -103,7 +205,6 @@ class ResourceKind(ABC):
 class PolledKind(ResourceKind):
     """A kind driven by the shared action/describe/wait loop of ``asl.fragments``."""
 
-    service: ClassVar[str]
     error_prefix: ClassVar[str]
     invalid_state_errors: ClassVar[tuple[str, ...]] = ()
     # The error prefix of ``before_call``'s service, when it is not the kind's own.
@@ -162,20 +263,6 @@ class PolledKind(ResourceKind):
         return polled_step_states(step, next_state=next_state, namer=namer)
 
 
-def error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def error_message(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Message", ""))
-
-
-def is_not_found(exc: ClientError, *codes: str) -> bool:
-    """True when the error says the resource does not exist."""
-    code = error_code(exc)
-    return code in codes or code.endswith("NotFound") or code.endswith("NotFoundFault")
-
-
 # Choice-rule shorthands on the describe result at $.poll.
 def is_string(path: str, value: str) -> dict[str, Any]:
     return {"Variable": f"$.poll.{path}", "StringEquals": value}
@@ -210,8 +297,6 @@ class StatusStringKind(PolledKind):
     running_status: ClassVar[str]
     stopped_status: ClassVar[str]
     unusable_statuses: ClassVar[tuple[str, ...]] = ()
-    # What the resource is called in a "not found" detail: "DB instance staging-db not found".
-    noun: ClassVar[str]
     # Codes that mean "no such resource" without ending in NotFound or NotFoundFault.
     missing_codes: ClassVar[tuple[str, ...]] = ()
 

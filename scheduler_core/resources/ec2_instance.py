@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from scheduler_core.asl.fragments import SdkCall
+from scheduler_core.conflicts.identity import TargetIdentity, by_id
+from scheduler_core.conflicts.tags import tag_value
 from scheduler_core.fields import Identifier
-from scheduler_core.resources.base import Action, ClientFactory, Params, StatusStringKind
+from scheduler_core.resources.base import Action, ClientFactory, KindIam, Params, StatusStringKind
+
+if TYPE_CHECKING:
+    from scheduler_core.conflicts.reading import SourceReader
 
 MALFORMED = "InvalidInstanceID.Malformed"
 
@@ -16,7 +23,10 @@ class Ec2InstanceParams(Params):
 class Ec2Instance(StatusStringKind):
     type_name = "ec2_instance"
     params_model = Ec2InstanceParams
-    service = "ec2"
+    example = Ec2InstanceParams(id="i-0123456789abcdef0")
+    iam = KindIam(
+        control=("ec2:StartInstances", "ec2:StopInstances"), read=("ec2:DescribeInstances",)
+    )
     error_prefix = "Ec2"
     running_status = "running"
     stopped_status = "stopped"
@@ -54,3 +64,22 @@ class Ec2Instance(StatusStringKind):
         found = clients("ec2").describe_instances(InstanceIds=[params.id])
         instances = [i for r in found.get("Reservations", []) for i in r.get("Instances", [])]
         return str(instances[0]["State"]["Name"]) if instances else None
+
+    def schedule_identity(self, params: Ec2InstanceParams) -> TargetIdentity:
+        return by_id(
+            params.id, service="ec2", keys=("instanceids", "instanceid"), arn_prefix="instance/"
+        )
+
+    def scheduler_tag(
+        self, reader: SourceReader, params: Ec2InstanceParams, key: str
+    ) -> str | None:
+        tags = reader.collect(
+            "ec2",
+            "describe_tags",
+            "Tags",
+            Filters=[
+                {"Name": "resource-id", "Values": [params.id]},
+                {"Name": "key", "Values": [key]},
+            ],
+        )
+        return tag_value(tags, key)

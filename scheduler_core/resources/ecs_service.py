@@ -7,10 +7,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from scheduler_core.asl.fragments import SdkCall
+from scheduler_core.conflicts.identity import TargetIdentity
+from scheduler_core.conflicts.scaling import ecs_scaling_conflicts
 from scheduler_core.fields import Count, Identifier
 from scheduler_core.resources.base import (
     Action,
     ClientFactory,
+    KindIam,
     Params,
     PolledKind,
     ResourceState,
@@ -37,7 +40,15 @@ class EcsServiceParams(Params):
 class EcsService(PolledKind):
     type_name = "ecs_service"
     params_model = EcsServiceParams
-    service = "ecs"
+    example = EcsServiceParams(cluster_name="shop", name="api", desired=2, min_capacity=1)
+    iam = KindIam(
+        control=("ecs:UpdateService",),
+        # A scalable target carries no tags IAM can condition on; template.yaml scopes
+        # it by ARN, and the service stays protected by the tag on ecs:UpdateService.
+        control_by_arn=("application-autoscaling:RegisterScalableTarget",),
+        read=("ecs:DescribeServices",),
+    )
+    conflict_detectors = (ecs_scaling_conflicts,)
     error_prefix = "Ecs"
     # The scalable target is Application Auto Scaling's: its errors carry that prefix.
     before_error_prefix = "ApplicationAutoScaling"
@@ -96,6 +107,26 @@ class EcsService(PolledKind):
             "ready": all_of(is_number("desired[0]", target), is_number("running[0]", target)),
             "actionable": {"Not": is_number("desired[0]", target)},
         }
+
+    def schedule_identity(self, params: EcsServiceParams) -> TargetIdentity:
+        cluster, name = params.cluster_name, params.name
+        scalable = f"service/{cluster}/{name}"
+        return TargetIdentity(
+            # Application Auto Scaling calls (registerScalableTarget...) act on it too.
+            sdk_services=frozenset({"ecs", "applicationautoscaling"}),
+            arn_service="ecs",
+            arn_resource=scalable,
+            names=frozenset({f"{cluster}/{name}", scalable}),
+            input_rules=(
+                {"service": frozenset({scalable})},
+                # A bare service name is common ("api"): it counts only with its cluster.
+                {
+                    "service": frozenset({name}),
+                    "cluster": frozenset({cluster, f"cluster/{cluster}"}),
+                },
+                {"resourceid": frozenset({scalable})},
+            ),
+        )
 
     def read_status(self, params: EcsServiceParams, clients: ClientFactory) -> ResourceStatus:
         label = self.label(params)

@@ -7,10 +7,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from scheduler_core.asl.fragments import SdkCall
+from scheduler_core.conflicts.identity import TargetIdentity, by_id
 from scheduler_core.fields import Identifier, Throughput
 from scheduler_core.resources.base import (
     Action,
     ClientFactory,
+    KindIam,
     Params,
     PolledKind,
     ResourceState,
@@ -34,12 +36,25 @@ class EfsFileSystemParams(Params):
 class EfsFileSystem(PolledKind):
     type_name = "efs_file_system"
     params_model = EfsFileSystemParams
-    service = "efs"
+    example = EfsFileSystemParams(id="fs-0123456789abcdef0", provisioned_throughput_in_mibps=64)
+    iam = KindIam(
+        control=("elasticfilesystem:UpdateFileSystem",),
+        read=("elasticfilesystem:DescribeFileSystems",),
+    )
     error_prefix = "Efs"
     invalid_state_errors = ("Efs.IncorrectFileSystemLifeCycleStateException",)
 
     def label(self, params: EfsFileSystemParams) -> str:
         return params.id
+
+    def schedule_identity(self, params: EfsFileSystemParams) -> TargetIdentity:
+        return by_id(
+            params.id,
+            service="efs",
+            keys=("filesystemid",),
+            arn_prefix="file-system/",
+            arn_service="elasticfilesystem",
+        )
 
     @staticmethod
     def target(params: EfsFileSystemParams, action: Action) -> float:

@@ -7,10 +7,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from scheduler_core.asl.fragments import SdkCall
+from scheduler_core.conflicts.identity import TargetIdentity, by_id
 from scheduler_core.fields import Identifier, PositiveInt
 from scheduler_core.resources.base import (
     Action,
     ClientFactory,
+    KindIam,
     Params,
     PolledKind,
     ResourceState,
@@ -35,11 +37,20 @@ class FsxWindowsFileSystemParams(Params):
 class FsxWindowsFileSystem(PolledKind):
     type_name = "fsx_windows_file_system"
     params_model = FsxWindowsFileSystemParams
-    service = "fsx"
+    example = FsxWindowsFileSystemParams(id="fs-0123456789abcdef1", throughput_capacity=64)
+    iam = KindIam(control=("fsx:UpdateFileSystem",), read=("fsx:DescribeFileSystems",))
     error_prefix = "FSx"
 
     def label(self, params: FsxWindowsFileSystemParams) -> str:
         return params.id
+
+    def schedule_identity(self, params: FsxWindowsFileSystemParams) -> TargetIdentity:
+        return by_id(
+            params.id,
+            service="fsx",
+            keys=("filesystemid", "filesystemids"),
+            arn_prefix="file-system/",
+        )
 
     @staticmethod
     def target(params: FsxWindowsFileSystemParams, action: Action) -> int:

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from scheduler_core.asl.fragments import SdkCall
-from scheduler_core.fields import Identifier
-from scheduler_core.resources.base import Action, ClientFactory, Params, StatusStringKind
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-# Statuses from which neither start nor stop can succeed without a human.
-RDS_UNUSABLE = (
-    "deleting",
-    "failed",
-    "inaccessible-encryption-credentials",
-    "incompatible-network",
-    "incompatible-parameters",
-    "incompatible-restore",
+from scheduler_core.asl.fragments import SdkCall
+from scheduler_core.conflicts.identity import TargetIdentity, by_id
+from scheduler_core.fields import Identifier
+from scheduler_core.resources.base import (
+    Action,
+    ClientFactory,
+    KindIam,
+    Params,
+    StatusStringKind,
+    WindowFacts,
 )
+from scheduler_core.resources.rds import DB_CLUSTERS, RDS_UNUSABLE
+
+if TYPE_CHECKING:
+    from scheduler_core.conflicts.reading import SourceReader
 
 
 class RdsClusterParams(Params):
@@ -24,7 +29,12 @@ class RdsClusterParams(Params):
 class RdsCluster(StatusStringKind):
     type_name = "rds_cluster"
     params_model = RdsClusterParams
-    service = "rds"
+    example = RdsClusterParams(id="staging-db")
+    iam = KindIam(
+        control=("rds:StartDBCluster", "rds:StopDBCluster"), read=("rds:DescribeDBClusters",)
+    )
+    has_windows = True
+    auto_start_event = "RDS-EVENT-0153"
     error_prefix = "Rds"
     invalid_state_errors = ("Rds.InvalidDbClusterStateException",)
     running_status = "available"
@@ -52,6 +62,16 @@ class RdsCluster(StatusStringKind):
 
     def fetch_status(self, params: RdsClusterParams, clients: ClientFactory) -> str | None:
         # An unknown id is DBClusterNotFoundFault.
-        found = clients("rds").describe_db_clusters(DBClusterIdentifier=params.id)
-        clusters = found.get("DBClusters", [])
-        return str(clusters[0]["Status"]) if clusters else None
+        cluster = DB_CLUSTERS.describe(clients, params.id)
+        return str(cluster["Status"]) if cluster else None
+
+    def schedule_identity(self, params: RdsClusterParams) -> TargetIdentity:
+        return by_id(params.id, service="rds", keys=("dbclusteridentifier",), arn_prefix="cluster:")
+
+    def scheduler_tag(self, reader: SourceReader, params: RdsClusterParams, key: str) -> str | None:
+        return DB_CLUSTERS.scheduler_tag(reader, params.id, key)
+
+    def read_windows(
+        self, params: RdsClusterParams, clients: ClientFactory, account_id: Callable[[], str]
+    ) -> WindowFacts | None:
+        return DB_CLUSTERS.window_facts(clients, params.id)

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from botocore.exceptions import ClientError
+
 from scheduler_core.asl.fragments import SdkCall
+from scheduler_core.aws_calls import is_not_found, tags_of
+from scheduler_core.conflicts.identity import TargetIdentity, by_id
 from scheduler_core.fields import Identifier
-from scheduler_core.resources.base import Action, ClientFactory, Params, StatusStringKind
+from scheduler_core.resources.base import (
+    Action,
+    ClientFactory,
+    KindIam,
+    Params,
+    StatusStringKind,
+    WindowFacts,
+)
 
 
 class RedshiftClusterParams(Params):
@@ -14,7 +27,12 @@ class RedshiftClusterParams(Params):
 class RedshiftCluster(StatusStringKind):
     type_name = "redshift_cluster"
     params_model = RedshiftClusterParams
-    service = "redshift"
+    example = RedshiftClusterParams(id="warehouse")
+    iam = KindIam(
+        control=("redshift:PauseCluster", "redshift:ResumeCluster"),
+        read=("redshift:DescribeClusters",),
+    )
+    has_windows = True
     error_prefix = "Redshift"
     invalid_state_errors = ("Redshift.InvalidClusterStateException",)
     running_status = "available"
@@ -53,3 +71,29 @@ class RedshiftCluster(StatusStringKind):
         found = clients("redshift").describe_clusters(ClusterIdentifier=params.id)
         clusters = found.get("Clusters", [])
         return str(clusters[0]["ClusterStatus"]) if clusters else None
+
+    def schedule_identity(self, params: RedshiftClusterParams) -> TargetIdentity:
+        return by_id(
+            params.id, service="redshift", keys=("clusteridentifier",), arn_prefix="cluster:"
+        )
+
+    def read_windows(
+        self, params: RedshiftClusterParams, clients: ClientFactory, account_id: Callable[[], str]
+    ) -> WindowFacts | None:
+        client = clients("redshift")
+        try:
+            cluster = client.describe_clusters(ClusterIdentifier=params.id)["Clusters"][0]
+        except ClientError as exc:
+            if is_not_found(exc):
+                return None
+            raise
+        # describe_clusters returns no cluster ARN; AWS Backup selects this form.
+        arn = (
+            f"arn:{client.meta.partition}:redshift:{client.meta.region_name}:"
+            f"{account_id()}:cluster:{params.id}"
+        )
+        return WindowFacts(
+            arn=arn,
+            tags=tags_of(cluster.get("Tags")),
+            maintenance=cluster.get("PreferredMaintenanceWindow"),
+        )

@@ -15,6 +15,7 @@ class WaitParams(Params):
 class Wait(ResourceKind):
     type_name = "wait"
     params_model = WaitParams
+    example = WaitParams(seconds=30)
     has_resource = False
 
     def label(self, params: WaitParams) -> str:

@@ -1,9 +1,10 @@
-"""Read the windows of a composition's RDS and Redshift resources from AWS.
+"""Read the windows of a composition's databases from AWS.
 
-For each ``rds_cluster``, ``rds_instance`` and ``redshift_cluster`` item: the
-maintenance window, the backup window (RDS only; an Aurora member instance reports
-its cluster's) and one window per AWS Backup plan rule whose resource assignment
-selects the resource (matched by ARN and tags, see ``selection``).
+For each item whose kind has windows (``ResourceKind.read_windows``: RDS and
+Redshift today): the maintenance window, the backup window (RDS only; an Aurora
+member instance reports its cluster's) and one window per AWS Backup plan rule
+whose resource assignment selects the resource (matched by ARN and tags, see
+``selection``).
 
 Failure handling, on purpose:
 
@@ -20,14 +21,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache
 from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from scheduler_core.resources.base import ClientFactory, error_code, is_not_found
+from scheduler_core.aws_calls import ClientFactory, error_code
 from scheduler_core.windows.resource_window import ResourceWindow
-from scheduler_core.windows.selection import BackupSelection, tags_of
+from scheduler_core.windows.selection import BackupSelection
 from scheduler_core.windows.specs import WindowKind
 
 log = logging.getLogger(__name__)
@@ -55,87 +56,24 @@ class DescribedResource:
     windows: tuple[ResourceWindow, ...]
 
 
-@dataclass
-class _Context:
-    clients: ClientFactory
-
-    @cached_property
-    def account_id(self) -> str:
-        return str(self.clients("sts").get_caller_identity()["Account"])
-
-
-Reader = Callable[[_Context, str], DescribedResource | None]
-
-
-def _rds_cluster(context: _Context, identifier: str) -> DescribedResource | None:
-    try:
-        found = context.clients("rds").describe_db_clusters(DBClusterIdentifier=identifier)
-    except ClientError as exc:
-        if is_not_found(exc):
-            return None
-        raise
-    return _rds(found["DBClusters"][0], "rds_cluster", identifier, arn_key="DBClusterArn")
-
-
-def _rds_instance(context: _Context, identifier: str) -> DescribedResource | None:
-    try:
-        found = context.clients("rds").describe_db_instances(DBInstanceIdentifier=identifier)
-    except ClientError as exc:
-        if is_not_found(exc):
-            return None
-        raise
-    return _rds(found["DBInstances"][0], "rds_instance", identifier, arn_key="DBInstanceArn")
-
-
-def _rds(
-    described: dict[str, Any], type_name: str, identifier: str, *, arn_key: str
-) -> DescribedResource:
+def describe(
+    clients: ClientFactory, item: Any, account_id: Callable[[], str]
+) -> DescribedResource | None:
+    """The windows of one item, from its kind's describe call; None if it has none."""
+    label = item.kind.label(item.params)
+    facts = item.kind.read_windows(item.params, clients, account_id)
+    if facts is None:
+        return None
+    windows = [ResourceWindow.maintenance(item.type, label, facts.maintenance)]
+    if facts.has_backup:
+        windows.append(ResourceWindow.backup(item.type, label, facts.backup))
     return DescribedResource(
-        resource_type=type_name,
-        resource_id=identifier,
-        arn=str(described.get(arn_key, "")),
-        tags=tags_of(described.get("TagList")),
-        windows=(
-            ResourceWindow.maintenance(
-                type_name, identifier, described.get("PreferredMaintenanceWindow")
-            ),
-            ResourceWindow.backup(type_name, identifier, described.get("PreferredBackupWindow")),
-        ),
+        resource_type=item.type,
+        resource_id=label,
+        arn=facts.arn,
+        tags=facts.tags,
+        windows=tuple(windows),
     )
-
-
-def _redshift_cluster(context: _Context, identifier: str) -> DescribedResource | None:
-    client = context.clients("redshift")
-    try:
-        cluster = client.describe_clusters(ClusterIdentifier=identifier)["Clusters"][0]
-    except ClientError as exc:
-        if is_not_found(exc):
-            return None
-        raise
-    # describe_clusters returns no cluster ARN; AWS Backup selects this form.
-    arn = (
-        f"arn:{client.meta.partition}:redshift:{client.meta.region_name}:"
-        f"{context.account_id}:cluster:{identifier}"
-    )
-    return DescribedResource(
-        resource_type="redshift_cluster",
-        resource_id=identifier,
-        arn=arn,
-        tags=tags_of(cluster.get("Tags")),
-        windows=(
-            ResourceWindow.maintenance(
-                "redshift_cluster", identifier, cluster.get("PreferredMaintenanceWindow")
-            ),
-        ),
-    )
-
-
-READERS: dict[str, Reader] = {
-    "rds_cluster": _rds_cluster,
-    "rds_instance": _rds_instance,
-    "redshift_cluster": _redshift_cluster,
-}
-"""Resource types that have windows, and how to describe them."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -215,12 +153,11 @@ def collect_windows(
     Returns:
         Windows in item order: maintenance, backup (RDS), then AWS Backup rules.
     """
-    context = _Context(clients)
+    account_id = cache(lambda: str(clients("sts").get_caller_identity()["Account"]))
     described = [
         resource
         for item in composition.items()
-        if item.type in READERS
-        and (resource := READERS[item.type](context, item.params.id)) is not None
+        if item.kind.has_windows and (resource := describe(clients, item, account_id)) is not None
     ]
     if described and backup_plans is None:
         backup_plans = read_backup_plans(clients)

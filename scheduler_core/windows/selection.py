@@ -112,15 +112,6 @@ def arn_matches(pattern: str, arn: str) -> bool:
     return _wildcard(pattern, single=None).fullmatch(arn) is not None
 
 
-def tags_of(tag_list: Any) -> dict[str, str]:
-    """``[{"Key": k, "Value": v}, ...]`` (RDS TagList, Redshift Tags) as a dict."""
-    return {
-        str(tag["Key"]): str(tag.get("Value", ""))
-        for tag in tag_list or ()
-        if isinstance(tag, Mapping) and "Key" in tag
-    }
-
-
 def _tag_key(condition_key: str) -> str:
     # Conditions always say aws:ResourceTag/<key>; ListOfTags examples use both forms.
     return condition_key.removeprefix(TAG_PREFIX)

@@ -14,15 +14,14 @@ import pytest
 from botocore.exceptions import ClientError
 
 from infra.emulator.server import Emulator
+from scheduler_core.actions import Action
+from scheduler_core.asl.builder import build_state_machine
 from scheduler_core.aws import Aws
 from scheduler_core.config import Composition
-from scheduler_core.conflicts import (
-    Conflict,
-    ConflictSource,
-    find_conflicts,
-    list_foreign_schedules,
-)
-from scheduler_core.conflicts.identity import ARN_SERVICES, IDENTITIES, SDK_SERVICES, parse_input
+from scheduler_core.conflicts.finder import find_conflicts
+from scheduler_core.conflicts.identity import parse_input
+from scheduler_core.conflicts.model import Conflict, ConflictSource
+from scheduler_core.conflicts.schedules import list_foreign_schedules, targeted_services
 from scheduler_core.resources import REGISTRY
 from tests.functional import moto_resources
 from tests.functional.helpers import composition
@@ -740,8 +739,9 @@ def test_universal_target_matching(
     item: dict[str, Any], service: str, action: str, payload: Any, expected: bool
 ) -> None:
     resource = composition("table", [item]).items()[0]
-    identity = IDENTITIES[resource.type](resource.params)
+    identity = resource.kind.schedule_identity(resource.params)
 
+    assert identity is not None
     assert identity.called_by(service, action, payload) is expected
 
 
@@ -760,19 +760,39 @@ def test_state_machine_input_mentions(payload: Any, expected: bool) -> None:
     item = {"type": "ecs_service", "params": {"cluster_name": "shop", "name": "api", "desired": 1}}
     resource = composition("table", [item]).items()[0]
 
-    assert IDENTITIES["ecs_service"](resource.params).mentioned_in(payload) is expected
+    identity = resource.kind.schedule_identity(resource.params)
+
+    assert identity is not None
+    assert identity.mentioned_in(payload) is expected
 
 
-def test_every_kind_with_state_has_an_identity_within_the_listed_services() -> None:
-    samples = {
-        "auto_scaling_group": {"name": "g", "min": 0, "max": 1, "desired": 0},
-        "ecs_service": {"cluster_name": "c", "name": "s", "desired": 1},
-        "efs_file_system": {"id": "fs-1", "provisioned_throughput_in_mibps": 8},
-        "fsx_windows_file_system": {"id": "fs-2", "throughput_capacity": 64},
-    }
-    for type_name in set(REGISTRY) - {"wait"}:
-        params = samples.get(type_name, {"id": "x"})
-        resource = composition("kinds", [{"type": type_name, "params": params}]).items()[0]
-        identity = IDENTITIES[type_name](resource.params)
-        assert identity.sdk_services <= SDK_SERVICES, type_name
-        assert identity.arn_service in ARN_SERVICES, type_name
+def test_every_kind_with_a_resource_is_known_by_the_services_its_machines_call() -> None:
+    """A schedule making the same SDK calls as envctl's own machines is looked at."""
+    sdk_services, arn_services = targeted_services()
+    for kind in REGISTRY.values():
+        identity = kind.schedule_identity(kind.example)
+        if not kind.has_resource:
+            assert identity is None, kind.type_name
+            continue
+        assert identity is not None, kind.type_name
+        item = {"type": kind.type_name, "params": kind.example.model_dump(exclude_none=True)}
+        called = {
+            resource.split(":")[-2]
+            for action in Action
+            for resource in _task_resources(build_state_machine(composition("k", [item]), action))
+            if ":aws-sdk:" in resource
+        }
+        acting = {service for service in called if service not in ("dynamodb", "scheduler", "sfn")}
+        assert acting and acting <= identity.sdk_services <= sdk_services, kind.type_name
+        assert identity.arn_service in arn_services, kind.type_name
+
+
+def _task_resources(scope: dict[str, Any]) -> list[str]:
+    """The Resource of every Task state, in Parallel branches too."""
+    found = []
+    for state in scope["States"].values():
+        if state["Type"] == "Task":
+            found.append(str(state["Resource"]))
+        for branch in state.get("Branches", []):
+            found.extend(_task_resources(branch))
+    return found

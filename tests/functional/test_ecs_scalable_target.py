@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from infra.emulator.server import Emulator
 from scheduler_core.aws import Aws
-from scheduler_core.conflicts import ConflictSource, find_conflicts
+from scheduler_core.conflicts.finder import find_conflicts
+from scheduler_core.conflicts.model import ConflictSource
 from scheduler_core.resources import Action
 from tests.functional import moto_resources
 from tests.functional.helpers import composition, run

@@ -81,3 +81,33 @@ def test_already_stopped_composition_stop_changes_nothing(
     assert again.succeeded, again.cause
     assert created.read() == "stopped"
     assert called_actions(aws, again.arn) == ["rds:describeDBInstances"]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_status_read_calls_only_what_the_kind_declares_for_iam(
+    kind: str, aws_env: Emulator, aws: Aws, unique: str
+) -> None:
+    """template.yaml grants ``iam.read`` to the roles that show status, so a status
+    read calling anything else would be denied in AWS (test_template_iam checks the
+    grants; this checks the calls)."""
+    from scheduler_core.resources import REGISTRY
+
+    factory, _, _ = KINDS[kind]
+    created = factory(aws_env, f"r-{unique}")
+    item = composition(f"c-{unique}", [created.item]).items()[0]
+    called: set[str] = set()
+
+    def clients(service: str) -> object:
+        client = aws(service)
+        prefix = client.meta.service_model.signing_name
+
+        def record(model: object, **_: object) -> None:
+            called.add(f"{prefix}:{model.name}")  # type: ignore[attr-defined]
+
+        client.meta.events.register("before-call", record)
+        return client
+
+    status = REGISTRY[kind].read_status(item.params, clients)
+
+    assert status is not None and status.state != "unknown", status
+    assert called and called <= set(REGISTRY[kind].iam.read), called

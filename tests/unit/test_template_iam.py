@@ -22,7 +22,7 @@ import pytest
 from scheduler_core.asl.builder import build_state_machine
 from scheduler_core.asl.windows_machine import build_windows_machine
 from scheduler_core.config import parse_config
-from scheduler_core.resources import Action
+from scheduler_core.resources import REGISTRY, Action
 from scheduler_core.runtime.deploy import execution_arn
 from tests.unit.cfn_yaml import load, loads
 
@@ -33,23 +33,22 @@ Template = dict[str, Any]
 Check = Callable[[Template], list[str]]
 
 MANAGED_TAG_KEY = "aws:ResourceTag/envctl:managed"
+# What every registered kind says it needs (ResourceKind.iam): no hand-kept list, so a
+# new kind is checked as soon as it is registered.
 MANAGED_MUTATIONS = {
-    "rds:StartDBCluster",
-    "rds:StopDBCluster",
-    "rds:StartDBInstance",
-    "rds:StopDBInstance",
-    "redshift:PauseCluster",
-    "redshift:ResumeCluster",
-    "ec2:StartInstances",
-    "ec2:StopInstances",
-    "ecs:UpdateService",
-    "autoscaling:UpdateAutoScalingGroup",
-    "elasticfilesystem:UpdateFileSystem",
-    "fsx:UpdateFileSystem",
-    "application-autoscaling:RegisterScalableTarget",
+    action for kind in REGISTRY.values() for action in (*kind.iam.control, *kind.iam.control_by_arn)
 }
-# The one mutation scoped by ARN instead of the tag (see the comment in template.yaml).
-SCOPED_BY_ARN = {"application-autoscaling:RegisterScalableTarget"}
+# Mutations scoped by ARN instead of the tag (see the comment in template.yaml).
+SCOPED_BY_ARN = {action for kind in REGISTRY.values() for action in kind.iam.control_by_arn}
+STATUS_READS = {action for kind in REGISTRY.values() for action in kind.iam.read}
+# Roles that read live status: the state machines poll, Slack and webhooks show status,
+# the sync function's plan reads the resources too.
+STATUS_READERS = (
+    "StateMachineRole",
+    "SlackFunctionRole",
+    "WebhookFunctionRole",
+    "SyncFunctionRole",
+)
 READ_PREFIXES = ("Describe", "List", "Get")
 PASSABLE_ROLES = {
     "StateMachineRole": "states.amazonaws.com",
@@ -209,6 +208,22 @@ def check_managed_mutations_scoped(template: Template) -> list[str]:
     return problems
 
 
+def check_status_reads_granted(template: Template) -> list[str]:
+    """Every role that reads live status may make every kind's status read."""
+    problems = []
+    for owner in STATUS_READERS:
+        granted = {
+            action
+            for located in iam_statements(template)
+            if located.owner == owner
+            for action in actions(located.statement)
+        }
+        problems.extend(
+            f"{owner}: {action} not granted" for action in sorted(STATUS_READS - granted)
+        )
+    return problems
+
+
 def check_pass_role(template: Template) -> list[str]:
     problems = []
     for located in iam_statements(template):
@@ -297,36 +312,27 @@ def check_no_unreviewed_policies(template: Template) -> list[str]:
 
 # ---------------------------------------------------------------- what the machines call
 
-ALL_KINDS = """
-compositions:
-  every-kind:
-    start_resources_at: on-demand
-    stop_resources_at: on-demand
-    resources:
-      - type: rds_cluster
-        params: {id: db}
-      - type: rds_instance
-        params: {id: db-2}
-      - type: redshift_cluster
-        params: {id: warehouse}
-      - type: ec2_instance
-        params: {id: i-0123456789abcdef0}
-      - type: ecs_service
-        params: {cluster_name: shop, name: api, desired: 1, min_capacity: 1}
-      - type: auto_scaling_group
-        params: {name: workers, min: 1, max: 2, desired: 1}
-      - type: efs_file_system
-        params: {id: fs-0123456789abcdef0, provisioned_throughput_in_mibps: 10}
-      - type: fsx_windows_file_system
-        params: {id: fs-0123456789abcdef1, throughput_capacity: 32}
-"""
+# One item of every registered kind, from the kind's own example.
+ALL_KINDS = {
+    "compositions": {
+        "every-kind": {
+            "start_resources_at": "on-demand",
+            "stop_resources_at": "on-demand",
+            "resources": [
+                {"type": kind.type_name, "params": kind.example.model_dump(exclude_none=True)}
+                for kind in REGISTRY.values()
+            ],
+        }
+    }
+}
 TASK_ARN = re.compile(r"^arn:aws:states:::(?:aws-sdk:)?([a-z0-9-]+):([A-Za-z0-9]+)$")
 
 
 @cache
 def generated_definitions() -> tuple[dict[str, Any], ...]:
     """The start, stop and window machines of a composition with every resource kind."""
-    composition = parse_config(ALL_KINDS, path=Path("all.yaml")).compositions["every-kind"]
+    text = json.dumps(ALL_KINDS)  # JSON is YAML
+    composition = parse_config(text, path=Path("all.yaml")).compositions["every-kind"]
     definitions = [build_state_machine(composition, action) for action in Action]
     definitions.append(
         build_windows_machine(composition, list(composition.items()), table="envctl")
@@ -442,6 +448,7 @@ IAM_CHECKS: list[Check] = [
     check_no_wildcard_actions,
     check_star_resource_only_reads,
     check_managed_mutations_scoped,
+    check_status_reads_granted,
     check_pass_role,
     check_slack_invokes_only_itself,
     check_dynamodb_scoped_to_table,
@@ -693,8 +700,8 @@ def test_calls_are_read_from_every_state_of_the_generated_machines() -> None:
     # Resource steps (inside the body's branch), the window machine's query, and the
     # lease, audit and auto-stop states around the body.
     assert {
-        "rds:StartDBCluster",
-        "fsx:DescribeFileSystems",
+        *MANAGED_MUTATIONS,
+        *STATUS_READS,
         "dynamodb:Query",
         "dynamodb:PutItem",
         "dynamodb:DeleteItem",
@@ -856,6 +863,12 @@ def _broad_scheduler(template: Template) -> None:
     }
 
 
+def _webhooks_cannot_read_a_kind(template: Template) -> None:
+    statement = _statement(template, "WebhookFunctionRole", "DescribeManagedResources")
+    first_read = next(iter(sorted(STATUS_READS)))
+    statement["Action"] = [action for action in statement["Action"] if action != first_read]
+
+
 NEGATIVE_CONTROLS: list[tuple[str, Check, Callable[[Template], None]]] = [
     (
         "s3:* action",
@@ -883,6 +896,7 @@ NEGATIVE_CONTROLS: list[tuple[str, Check, Callable[[Template], None]]] = [
     ),
     ("untagged ec2 stop", check_managed_mutations_scoped, _drop_tag_condition),
     ("register target on *", check_managed_mutations_scoped, _star_mutation),
+    ("status read missing", check_status_reads_granted, _webhooks_cannot_read_a_kind),
     ("PassRole w/o service", check_pass_role, _pass_role_without_service),
     ("PassRole wrong service", check_pass_role, _pass_role_to_wrong_service),
     (

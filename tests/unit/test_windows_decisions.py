@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from scheduler_core.aws_calls import tags_of
 from scheduler_core.config.models import ON_DEMAND
 from scheduler_core.resources.base import Action
 from scheduler_core.windows import (
@@ -39,7 +40,7 @@ from scheduler_core.windows import (
     window_key,
 )
 from scheduler_core.windows.brackets import cron_bracket, daily_bracket, margin_words
-from scheduler_core.windows.selection import ConditionOperator, tags_of
+from scheduler_core.windows.selection import ConditionOperator
 from scheduler_core.windows.shift import ShiftError, shift_cron
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from scheduler_core.windows.selection import BackupSelection, arn_matches, tags_of
+from scheduler_core.aws_calls import tags_of
+from scheduler_core.windows.selection import BackupSelection, arn_matches
 
 DB = "arn:aws:rds:eu-west-1:123456789012:db:shop-db"
 CLUSTER = "arn:aws:rds:eu-west-1:123456789012:cluster:shop-aurora"
