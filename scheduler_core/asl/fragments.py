@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
+from scheduler_core.asl import naming
 from scheduler_core.asl.naming import StateNamer
 
 Condition = dict[str, Any]
@@ -137,16 +138,16 @@ def polled_step_states(
     """Build the loop for one resource; returns (entry state name, states)."""
     subject = f"{step.kind} {step.label}"
     name = namer.for_subject(subject)
-    prepare = name("Prepare {}")
+    prepare = name(naming.PREPARE.template)
     describe = name("Describe {}")
     past = PAST_TENSE[step.verb]
     check = name("Is {} " + past + "?")
-    act = name(step.verb + " {}")
-    wait = name("Wait for {}")
+    act = name(naming.act(step.verb).template)
+    wait = name(naming.POLL_WAIT.template)
     count = name("Count wait for {}")
     failed = name("Fail {}")
     timed_out = name("Time out {}")
-    done = name("Done {}")
+    done = name(naming.DONE.template)
     interval, max_polls = poll_plan(step.ready_timeout_seconds)
     catch_all = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": failed}]
     literal = format_literal(subject)
