@@ -20,6 +20,8 @@ longer running: the next taker sees that and takes it over, so it is never stuck
 
 Any failure in these steps ends the run before a resource is touched, recorded as
 failed: either nothing happened, or everything about the run is recorded.
+
+The lease's states live in ``asl.lease`` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -30,247 +32,14 @@ from scheduler_core import names
 from scheduler_core.actions import Action
 from scheduler_core.asl import tracking
 from scheduler_core.asl.fragments import States
+from scheduler_core.asl.lease import busy_audit as busy_audit
+from scheduler_core.asl.lease import catch_failure, dynamodb_task
+from scheduler_core.asl.lease import holder_states as holder_states
+from scheduler_core.asl.lease import lease_states as lease_states
+from scheduler_core.asl.lease import release_state as release_state
+from scheduler_core.asl.lease import skipped_end as skipped_end
 from scheduler_core.asl.naming import StateNamer
 from scheduler_core.schedules import auto_stop_description
-
-LEASE = "lease"
-CONDITION_FAILED = "DynamoDB.ConditionalCheckFailedException"
-
-
-def _catch_failure(record_failed: str) -> list[dict[str, Any]]:
-    return [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": record_failed}]
-
-
-def _dynamodb(action: str, parameters: dict[str, Any], next_state: str) -> dict[str, Any]:
-    return {
-        "Type": "Task",
-        "Resource": tracking.DYNAMODB.format(action),
-        "Parameters": parameters,
-        "ResultPath": None,
-        "Retry": tracking.RETRY_THROTTLING,
-        "Next": next_state,
-    }
-
-
-def lease_states(
-    *,
-    table: str,
-    composition: str,
-    action: Action,
-    namer: StateNamer,
-    then: str,
-) -> tuple[str, States]:
-    """Take the composition's lease, or find out why not; ``then`` runs once it is ours."""
-    verb = action.value
-    take = namer.claim(f"Take the lease of {{}} for this {verb}", composition)
-    read = namer.claim("Who holds the lease of {}?", composition)
-    route = namer.claim("Is the lease of {} free, reserved or held?", composition)
-    describe = namer.claim("Is the holder of the lease of {} running?", composition)
-    running = namer.claim("Does the lease holder of {} still run?", composition)
-    take_over = namer.claim("Take over the stale lease of {}", composition)
-    busy = namer.claim(f"Audit {verb} of {{}}: run in progress", composition)
-    left_alone = namer.claim(f"{verb.capitalize()} of {{}} left alone", composition)
-    no_lease = namer.claim("Could not take the lease of {}", composition)
-    lease_key = tracking.key(composition, LEASE)
-    attribute_names = {
-        "#execution": "execution",
-        "#action": "action",
-        "#since": "since",
-        "#pending_until": "pending_until",
-    }
-    mine = {
-        ":me": {"S.$": "$$.Execution.Id"},
-        ":action": {"S": verb},
-        ":now": {"S.$": "$$.State.EnteredTime"},
-    }
-    set_mine = "SET #execution = :me, #action = :action, #since = :now REMOVE #pending_until"
-    take_state = _dynamodb(
-        "updateItem",
-        {
-            "TableName": table,
-            "Key": lease_key,
-            "UpdateExpression": set_mine,
-            # Free; or reserved for this very execution by its caller; or a caller's
-            # reservation that was never used. Timestamps are ISO 8601 UTC strings,
-            # which compare in time order.
-            "ConditionExpression": (
-                "attribute_not_exists(#execution) OR #execution = :me OR #pending_until < :now"
-            ),
-            "ExpressionAttributeNames": attribute_names,
-            "ExpressionAttributeValues": mine,
-        },
-        then,
-    )
-    take_state["Catch"] = [
-        {"ErrorEquals": [CONDITION_FAILED], "ResultPath": None, "Next": read},
-        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": no_lease},
-    ]
-    take_over_state = _dynamodb(
-        "updateItem",
-        {
-            "TableName": table,
-            "Key": lease_key,
-            "UpdateExpression": set_mine,
-            "ConditionExpression": "#execution = :holder",
-            "ExpressionAttributeNames": attribute_names,
-            "ExpressionAttributeValues": {
-                **mine,
-                ":holder": {"S.$": "$.holder.execution[0]"},
-            },
-        },
-        then,
-    )
-    take_over_state["Catch"] = [
-        # Someone else changed the lease meanwhile: look again.
-        {"ErrorEquals": [CONDITION_FAILED], "ResultPath": None, "Next": take},
-        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": no_lease},
-    ]
-    states: States = {
-        take: take_state,
-        **holder_states(
-            table=table,
-            composition=composition,
-            states=(read, route, describe, running),
-            released=take,
-            busy=busy,
-            finished=take_over,
-            error=no_lease,
-        ),
-        take_over: take_over_state,
-        busy: busy_audit(
-            table=table, composition=composition, what=f"skipped {verb}", next_state=left_alone
-        ),
-        left_alone: skipped_end(
-            composition, {"skipped": "in progress", "execution.$": "$.holder.execution[0]"}
-        ),
-        no_lease: {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"},
-    }
-    return take, states
-
-
-def holder_states(
-    *,
-    table: str,
-    composition: str,
-    states: tuple[str, str, str, str],
-    released: str,
-    busy: str,
-    finished: str,
-    error: str,
-) -> States:
-    """Find out whether the lease's holder still runs; ``states[0]`` is the entry.
-
-    Goes to ``released`` if nobody holds it any more, ``busy`` if it is reserved or
-    its execution runs (or cannot be described), ``finished`` if that execution ended.
-    """
-    read, route, describe, running = states
-    lease_key = tracking.key(composition, LEASE)
-    return {
-        read: {
-            "Type": "Task",
-            "Resource": "arn:aws:states:::aws-sdk:dynamodb:query",
-            "Parameters": {
-                "TableName": table,
-                "ConsistentRead": True,
-                "KeyConditionExpression": "pk = :pk AND sk = :sk",
-                "ExpressionAttributeValues": {":pk": lease_key["pk"], ":sk": lease_key["sk"]},
-            },
-            # Query (unlike GetItem) always returns Items: a lease released meanwhile is [].
-            "ResultSelector": {
-                "execution.$": "$.Items[*].execution.S",
-                "action.$": "$.Items[*].action.S",
-                "pending.$": "$.Items[*].pending_until.S",
-            },
-            "ResultPath": "$.holder",
-            "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 3}],
-            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": error}],
-            "Next": route,
-        },
-        route: {
-            "Type": "Choice",
-            "Choices": [
-                # Released since (or never held).
-                {"Variable": "$.holder.execution[0]", "IsPresent": False, "Next": released},
-                # Reserved by a caller that is about to start its execution.
-                {"Variable": "$.holder.pending[0]", "IsPresent": True, "Next": busy},
-            ],
-            "Default": describe,
-        },
-        describe: {
-            "Type": "Task",
-            "Resource": "arn:aws:states:::aws-sdk:sfn:describeExecution",
-            "Parameters": {"ExecutionArn.$": "$.holder.execution[0]"},
-            "ResultSelector": {"status.$": "$.Status"},
-            "ResultPath": "$.holder_status",
-            "Retry": [
-                {"ErrorEquals": ["Sfn.SfnException"], "IntervalSeconds": 1, "MaxAttempts": 3}
-            ],
-            "Catch": [
-                {
-                    "ErrorEquals": ["Sfn.ExecutionDoesNotExistException"],
-                    "ResultPath": None,
-                    "Next": finished,
-                },
-                # Cannot tell: do not run over someone else's run.
-                {"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": busy},
-            ],
-            "Next": running,
-        },
-        running: {
-            "Type": "Choice",
-            "Choices": [
-                {"Variable": "$.holder_status.status", "StringEquals": "RUNNING", "Next": busy}
-            ],
-            "Default": finished,
-        },
-    }
-
-
-def busy_audit(*, table: str, composition: str, what: str, next_state: str) -> dict[str, Any]:
-    """The audit entry of a run that did nothing because another one is in progress."""
-    item: dict[str, Any] = {
-        "pk": {"S": f"audit#{composition}"},
-        "sk": {"S.$": "States.Format('{}#{}', $$.State.EnteredTime, $$.Execution.Name)"},
-        "at": {"S.$": "$$.State.EnteredTime"},
-        "who": {"S.$": "$.who"},
-        "what": {"S": what},
-        "via": {"S.$": "$.via"},
-        "detail": {
-            "S.$": (
-                "States.Format('a {} is in progress (execution {})', "
-                "$.holder.action[0], $.holder.execution[0])"
-            )
-        },
-        "execution": {"S.$": "$$.Execution.Id"},
-    }
-    return {
-        **_dynamodb("putItem", {"TableName": table, "Item": item}, next_state),
-        # The audit entry is a courtesy here: nothing was done either way.
-        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": next_state}],
-    }
-
-
-def skipped_end(composition: str, why: dict[str, str]) -> dict[str, Any]:
-    """The end of a run that did nothing; its output says so (the notifier reads it)."""
-    return {"Type": "Pass", "Parameters": {"composition": composition, **why}, "End": True}
-
-
-def release_state(*, table: str, composition: str, next_state: str) -> dict[str, Any]:
-    """Give the lease back, if it is still ours; never fails the run."""
-    task = _dynamodb(
-        "deleteItem",
-        {
-            "TableName": table,
-            "Key": tracking.key(composition, LEASE),
-            "ConditionExpression": "#execution = :me",
-            "ExpressionAttributeNames": {"#execution": "execution"},
-            "ExpressionAttributeValues": {":me": {"S.$": "$$.Execution.Id"}},
-        },
-        next_state,
-    )
-    # A lease that is no longer ours, or a failed delete, is recovered by the next taker.
-    task["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": next_state}]
-    return task
 
 
 def audit_states(
@@ -294,8 +63,8 @@ def audit_states(
         }
         if expires:
             item["expires_at"] = {"N.$": "$.audit_expires_at"}
-        task = _dynamodb("putItem", {"TableName": table, "Item": item}, then)
-        task["Catch"] = _catch_failure(failed)
+        task = dynamodb_task("putItem", {"TableName": table, "Item": item}, then)
+        task["Catch"] = catch_failure(failed)
         return task
 
     return choose, {
@@ -336,16 +105,16 @@ def auto_stop_states(
                     "ResultPath": None,
                     "Next": forget,
                 },
-                *_catch_failure(failed),
+                *catch_failure(failed),
             ],
             "Next": forget,
         }
-        forget_state = _dynamodb(
+        forget_state = dynamodb_task(
             "updateItem",
             {"TableName": table, "Key": override, "UpdateExpression": "REMOVE auto_stop_at"},
             then,
         )
-        forget_state["Catch"] = _catch_failure(failed)
+        forget_state["Catch"] = catch_failure(failed)
         return remove, {remove: delete, forget: forget_state}
 
     wanted = namer.claim("Is an auto-stop of {} asked for?", composition)
@@ -367,7 +136,7 @@ def auto_stop_states(
     retry = [
         {"ErrorEquals": ["Scheduler.ThrottlingException"], "MaxAttempts": 5, "BackoffRate": 2.0}
     ]
-    remember_state = _dynamodb(
+    remember_state = dynamodb_task(
         "updateItem",
         {
             "TableName": table,
@@ -377,7 +146,7 @@ def auto_stop_states(
         },
         then,
     )
-    remember_state["Catch"] = _catch_failure(failed)
+    remember_state["Catch"] = catch_failure(failed)
     return wanted, {
         wanted: {
             "Type": "Choice",
@@ -392,7 +161,7 @@ def auto_stop_states(
             "Retry": retry,
             "Catch": [
                 {"ErrorEquals": ["Scheduler.ConflictException"], "ResultPath": None, "Next": move},
-                *_catch_failure(failed),
+                *catch_failure(failed),
             ],
             "Next": remember,
         },
@@ -402,7 +171,7 @@ def auto_stop_states(
             "Parameters": schedule,
             "ResultPath": None,
             "Retry": retry,
-            "Catch": _catch_failure(failed),
+            "Catch": catch_failure(failed),
             "Next": remember,
         },
         remember: remember_state,
