@@ -20,16 +20,13 @@ socket for the body deadline and for closing without losing the response.
 
 from __future__ import annotations
 
-import json
-import socket
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 
 from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from slack_bolt.lazy_listener import ThreadLazyListenerRunner
@@ -38,9 +35,17 @@ from slack_bolt.lazy_listener.runner import LazyListenerRunner
 from bot.settings import BotSettings
 from bot.slack.app import build_app
 from bot.slack.services import Services
+from infra.http_framing import Refusal, error_json, read_body, refuse, send
 from infra.slack.signing import api_gateway_event
 
 Target = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+class SlackHandler(Protocol):
+    """Bolt's Lambda handler, or the signature check in front of it."""
+
+    def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]: ...
+
 
 ALLOWED_METHODS = ("GET", "POST")
 # Both handlers take far less than API Gateway's own 10 MB: the webhook handler
@@ -51,11 +56,6 @@ MAX_BODY_BYTES = 64 * 1024
 BODY_TIMEOUT_SECONDS = 10.0
 # Connections waiting to be accepted: the default of 5 resets bursts of clients.
 LISTEN_BACKLOG = 256
-# After a refusal sent before the body was read: how long and how much to keep
-# reading, so that closing with unread bytes does not reset the connection (and
-# with it the response) before the client has read it.
-LINGER_SECONDS = 0.5
-LINGER_BYTES = 1024 * 1024
 
 
 class InlineLazyListenerRunner(LazyListenerRunner):
@@ -94,19 +94,6 @@ def local_slack_handler(
     return handler
 
 
-class _Refusal(Exception):
-    """A request answered before any handler runs."""
-
-    def __init__(
-        self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = headers or {}
-
-
 class _Server(ThreadingHTTPServer):
     request_queue_size = LISTEN_BACKLOG
     daemon_threads = True
@@ -120,9 +107,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
     server: _Server
 
     def setup(self) -> None:
-        # Also bounds the wait for the request line and headers: idle clients are dropped.
-        self.timeout = self.server.owner.body_timeout
         super().setup()
+        # Also bounds the wait for the request line and headers: idle clients are dropped.
+        self.connection.settimeout(self.server.owner.body_timeout)
 
     def log_message(self, format: str, *args: Any) -> None:
         return  # quiet: envctl prints what matters
@@ -149,11 +136,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
         """The stdlib's own refusals (a bad request line, too many headers) in JSON too."""
         status = HTTPStatus(code)
         self.close_connection = True
-        _send(
+        send(
             self,
             code,
             {"Content-Type": "application/json"},
-            _error_json(status.phrase.lower().replace(" ", "_"), message or status.phrase),
+            error_json(status.phrase.lower().replace(" ", "_"), message or status.phrase),
         )
 
 
@@ -170,7 +157,7 @@ class LocalServer:
 
     def __init__(
         self,
-        handler: SlackRequestHandler | None,
+        handler: SlackHandler | None,
         *,
         port: int = 0,
         webhooks: Target | None = None,
@@ -187,6 +174,7 @@ class LocalServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET address (typeshed also allows bytes)
         return f"http://{host}:{port}"
 
     def start(self) -> LocalServer:
@@ -204,9 +192,9 @@ class LocalServer:
         path = request.path.split("?", 1)[0]
         try:
             target = self._target(request.command, path)
-            body = self._read_body(request)
-        except _Refusal as refusal:
-            self._refuse(request, refusal)
+            body = read_body(request, max_bytes=self.max_body_bytes, timeout=self.body_timeout)
+        except Refusal as refusal:
+            refuse(request, refusal)
             return
         headers = {name: value for name, value in request.headers.items()}
         # The source address is the socket's, as API Gateway's sourceIp: never a header.
@@ -214,7 +202,7 @@ class LocalServer:
             body, headers, path=path, method=request.command, source_ip=request.client_address[0]
         )
         response = target(event, LocalContext())
-        _send(
+        send(
             request,
             int(response.get("statusCode", 500)),
             response.get("headers") or {},
@@ -223,7 +211,7 @@ class LocalServer:
 
     def _target(self, method: str, path: str) -> Target:
         if method not in ALLOWED_METHODS:
-            raise _Refusal(
+            raise Refusal(
                 405,
                 "method_not_allowed",
                 f"{method} is not allowed; use {' or '.join(ALLOWED_METHODS)}",
@@ -233,118 +221,7 @@ class LocalServer:
             return self.slack.handle
         if path.startswith("/webhooks/") and self.webhooks is not None:
             return self.webhooks
-        raise _Refusal(404, "not_found", f"nothing is served at {path}")
-
-    def _read_body(self, request: BaseHTTPRequestHandler) -> str:
-        """The body, checked from its headers before a byte of it is read."""
-        if request.headers.get("Transfer-Encoding") is not None:
-            raise _Refusal(
-                411,
-                "length_required",
-                "Transfer-Encoding (chunked) bodies are not accepted; send a Content-Length header",
-            )
-        declared = request.headers.get_all("Content-Length") or []
-        if not declared:
-            return ""  # neither header: by HTTP's framing there is no body
-        raw = declared[0].strip()
-        if len(declared) > 1 or not (raw.isascii() and raw.isdigit()):
-            shown = ", ".join(value[:20] for value in declared)
-            raise _Refusal(
-                400,
-                "bad_request",
-                f"Content-Length must be one whole number of bytes, 0 or more, not {shown!r}",
-            )
-        length = int(raw)
-        if length > self.max_body_bytes:
-            raise _Refusal(
-                413,
-                "payload_too_large",
-                f"the body must be at most {self.max_body_bytes} bytes, not {length}",
-            )
-        return self._receive(request, length).decode("utf-8", errors="replace")
-
-    def _receive(self, request: BaseHTTPRequestHandler, length: int) -> bytes:
-        """Exactly ``length`` bytes, all within ``body_timeout`` however slowly they come."""
-        deadline = time.monotonic() + self.body_timeout
-        chunks: list[bytes] = []
-        received = 0
-        while received < length:
-            remaining = deadline - time.monotonic()
-            try:
-                if remaining <= 0:
-                    raise TimeoutError
-                request.connection.settimeout(remaining)
-                chunk = request.rfile.read1(length - received)  # type: ignore[attr-defined]
-            except TimeoutError:
-                raise _Refusal(
-                    408,
-                    "request_timeout",
-                    f"the body did not arrive within {self.body_timeout:g} s: "
-                    f"{received} of {length} bytes came",
-                ) from None
-            if not chunk:
-                raise _Refusal(
-                    400,
-                    "bad_request",
-                    f"the body ended after {received} of the {length} bytes of its Content-Length",
-                )
-            chunks.append(chunk)
-            received += len(chunk)
-        request.connection.settimeout(self.body_timeout)
-        return b"".join(chunks)
-
-    @staticmethod
-    def _refuse(request: BaseHTTPRequestHandler, refusal: _Refusal) -> None:
-        request.close_connection = True
-        _send(
-            request,
-            refusal.status,
-            {"Content-Type": "application/json", **refusal.headers},
-            _error_json(refusal.code, refusal.message),
-        )
-        _linger(request)
-
-
-def _error_json(code: str, message: str) -> str:
-    return json.dumps({"error": code, "message": message})
-
-
-def _send(request: BaseHTTPRequestHandler, status: int, headers: dict[str, Any], body: str) -> None:
-    payload = body.encode("utf-8")
-    request.send_response(status)
-    for name, value in headers.items():
-        if name.lower() != "content-length":
-            request.send_header(name, str(value))
-    request.send_header("Content-Length", str(len(payload)))
-    request.end_headers()
-    if getattr(request, "command", None) != "HEAD":  # a HEAD answer has headers only
-        request.wfile.write(payload)
-
-
-def _linger(request: BaseHTTPRequestHandler) -> None:
-    """Close after a refusal without the unread body turning the close into a reset.
-
-    Closing a socket with unread bytes makes the kernel send a reset, which can
-    destroy the response before the client reads it; so the response is finished
-    with a FIN first and what the client still sends is read, for a bounded time.
-    """
-    connection: socket.socket = request.connection
-    try:
-        request.wfile.flush()
-        connection.shutdown(socket.SHUT_WR)
-        deadline = time.monotonic() + LINGER_SECONDS
-        drained = 0
-        while drained < LINGER_BYTES:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            connection.settimeout(remaining)
-            chunk = connection.recv(64 * 1024)
-            if not chunk:
-                break
-            drained += len(chunk)
-    except OSError:
-        pass  # the client has gone: there is no response left to protect
+        raise Refusal(404, "not_found", f"nothing is served at {path}")
 
 
 def _serialised(

@@ -77,10 +77,10 @@ def run_slack(
                 return _conversation(session, command, rest, user, channel, confirm, settings, say)
             finally:
                 server.stop()
-        secret = os.environ.get("SLACK_SIGNING_SECRET")
-        if not secret:
+        served_secret = os.environ.get("SLACK_SIGNING_SECRET")
+        if not served_secret:
             raise BadInputError("--url needs SLACK_SIGNING_SECRET: the secret `envctl serve` uses")
-        session = SlackSession(url=url.rstrip("/"), signing_secret=secret, mock=mock)
+        session = SlackSession(url=url.rstrip("/"), signing_secret=served_secret, mock=mock)
         return _conversation(session, command, rest, user, channel, confirm, None, say)
 
 
