@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from scheduler_core import names
 from scheduler_core.actions import Action
 from scheduler_core.config.models import ON_DEMAND
-from scheduler_core.cron_words import describe_cron
+from scheduler_core.cron.words import describe_cron
 from scheduler_core.durations import format_duration
 from scheduler_core.reconcile import Change, Plan, apply_plan, plan_everything
 from scheduler_core.reconcile.windows import conflicts_for, window_analyses
@@ -18,6 +18,7 @@ from scheduler_core.windows import next_occurrences
 
 if TYPE_CHECKING:
     from scheduler_core.cli.commands import Context
+    from scheduler_core.windows.analysis import WindowAnalysis
 
 
 def _plan(ctx: Context) -> Plan:
@@ -77,22 +78,7 @@ def show_windows(ctx: Context) -> int:
     if not entries:
         print("No maintenance or backup windows: no RDS or Redshift resources, or none found.")
     for entry in entries:
-        if entry.problem and entry.occurrences == 0:
-            verdict = f"not analysed: {entry.problem}"
-        elif entry.covered:
-            verdict = "covered by the schedule"
-        else:
-            verdict = (
-                f"NOT covered on {entry.uncovered_occurrences} of {entry.occurrences} occurrences"
-            )
-        print(
-            f"{entry.composition}: {entry.resource_type} {entry.resource_id} "
-            f"{entry.kind} {entry.window}: {verdict}"
-        )
-        for bracket in entry.brackets:
-            print(f"    {bracket.action.value} bracket: {bracket.expression} {bracket.timezone}")
-        if entry.problem and entry.occurrences:
-            print(f"    note: {entry.problem}")
+        _print_window(entry)
     chosen = [ctx.config.get(name) for name in analyses]
     for conflict in conflicts_for(ctx.aws, chosen):
         print(
@@ -100,6 +86,24 @@ def show_windows(ctx: Context) -> int:
             f"{conflict.detail}. {conflict.hint}"
         )
     return 0
+
+
+def _print_window(entry: WindowAnalysis) -> None:
+    """One window of ``envctl windows``: its verdict, its brackets, any note."""
+    if entry.problem and entry.occurrences == 0:
+        verdict = f"not analysed: {entry.problem}"
+    elif entry.covered:
+        verdict = "covered by the schedule"
+    else:
+        verdict = f"NOT covered on {entry.uncovered_occurrences} of {entry.occurrences} occurrences"
+    print(
+        f"{entry.composition}: {entry.resource_type} {entry.resource_id} "
+        f"{entry.kind} {entry.window}: {verdict}"
+    )
+    for bracket in entry.brackets:
+        print(f"    {bracket.action.value} bracket: {bracket.expression} {bracket.timezone}")
+    if entry.problem and entry.occurrences:
+        print(f"    note: {entry.problem}")
 
 
 def show_schedule(ctx: Context) -> int:
