@@ -127,10 +127,11 @@ def _efs_backend_update_file_system(
     with _LOCK:
         file_system.throughput_mode = new_mode
         if provisioned_throughput_in_mibps is not None:
-            file_system.provisioned_throughput_in_mibps = float(provisioned_throughput_in_mibps)
+            # A Double in AWS's model; moto annotates the attribute as int.
+            file_system.provisioned_throughput_in_mibps = float(provisioned_throughput_in_mibps)  # type: ignore[assignment]
         elif new_mode != "provisioned":
             # AWS only reports a provisioned figure for provisioned file systems.
-            file_system.provisioned_throughput_in_mibps = None
+            file_system.provisioned_throughput_in_mibps = None  # type: ignore[assignment]
     updating = (
         lifecycle.duration("efs.update") if EFS_UPDATE_SECONDS is None else EFS_UPDATE_SECONDS
     )
@@ -140,7 +141,9 @@ def _efs_backend_update_file_system(
 
 def _efs_response_update_file_system(self: EFSResponse) -> tuple[str, dict[str, Any]]:
     """Handle ``PUT /2015-02-01/file-systems/{FileSystemId}``; AWS answers 202."""
-    file_system = self.efs_backend.update_file_system(
+    # The backend method install() adds, called directly: moto's class does not declare it.
+    file_system = _efs_backend_update_file_system(
+        self.efs_backend,
         file_system_id=self._get_param("FileSystemId"),
         throughput_mode=self._get_param("ThroughputMode"),
         provisioned_throughput_in_mibps=self._get_param("ProvisionedThroughputInMibps"),
@@ -203,6 +206,39 @@ def _start_throughput_update(file_system: FsxFileSystem, capacity: Any) -> None:
     setattr(file_system, _ACTIONS_ATTR, [*actions, action])
 
 
+def _already_done(tokens: dict[str, str], token: str | None, fingerprint: str) -> bool:
+    """ClientRequestToken makes retries idempotent: same token and request is "already
+    done", same token with a different request is an error in AWS."""
+    if not token or token not in tokens:
+        return False
+    if tokens[token] != fingerprint:
+        raise FsxError(
+            "IncompatibleParameterError",
+            "The ClientRequestToken was already used with different parameters.",
+            Parameter="ClientRequestToken",
+        )
+    return True
+
+
+def _windows_update(file_system: FsxFileSystem, params: dict[str, Any]) -> dict[str, Any]:
+    """The request's WindowsConfiguration, once everything it asks for is emulated."""
+    windows_update: dict[str, Any] = params.get("WindowsConfiguration") or {}
+    if windows_update and file_system.file_system_type != "WINDOWS":
+        raise FsxError(
+            "BadRequest", "WindowsConfiguration can only be specified for WINDOWS file systems."
+        )
+    known = {"FileSystemId", "ClientRequestToken", "WindowsConfiguration"}
+    unsupported = [k for k, v in params.items() if k not in known and v is not None]
+    unsupported += [f"WindowsConfiguration.{k}" for k in windows_update if k not in _WINDOWS_KEYS]
+    if unsupported:
+        # Fail loudly rather than pretend an un-emulated change happened.
+        raise FsxError(
+            "UnsupportedOperation",
+            f"The emulator does not support updating {', '.join(sorted(unsupported))}.",
+        )
+    return windows_update
+
+
 def _fsx_backend_update_file_system(
     self: FSxBackend,
     file_system_id: str,
@@ -215,34 +251,11 @@ def _fsx_backend_update_file_system(
         if file_system is None:
             raise FsxFileSystemNotFound(file_system_id)
         _settle(file_system)
-        # ClientRequestToken makes retries idempotent: same token and request means
-        # "already done", same token with a different request is an error in AWS.
         tokens: dict[str, str] = self.__dict__.setdefault(_TOKENS_ATTR, {})
         fingerprint = json.dumps(params, sort_keys=True, default=str)
-        if client_request_token and client_request_token in tokens:
-            if tokens[client_request_token] != fingerprint:
-                raise FsxError(
-                    "IncompatibleParameterError",
-                    "The ClientRequestToken was already used with different parameters.",
-                    Parameter="ClientRequestToken",
-                )
+        if _already_done(tokens, client_request_token, fingerprint):
             return file_system
-        windows_update = params.get("WindowsConfiguration") or {}
-        if windows_update and file_system.file_system_type != "WINDOWS":
-            raise FsxError(
-                "BadRequest", "WindowsConfiguration can only be specified for WINDOWS file systems."
-            )
-        known = {"FileSystemId", "ClientRequestToken", "WindowsConfiguration"}
-        unsupported = [k for k, v in params.items() if k not in known and v is not None]
-        unsupported += [
-            f"WindowsConfiguration.{k}" for k in windows_update if k not in _WINDOWS_KEYS
-        ]
-        if unsupported:
-            # Fail loudly rather than pretend an un-emulated change happened.
-            raise FsxError(
-                "UnsupportedOperation",
-                f"The emulator does not support updating {', '.join(sorted(unsupported))}.",
-            )
+        windows_update = _windows_update(file_system, params)
         if "ThroughputCapacity" in windows_update:
             _start_throughput_update(file_system, windows_update["ThroughputCapacity"])
         immediate = {k: v for k, v in windows_update.items() if k != "ThroughputCapacity"}
@@ -259,7 +272,8 @@ def _fsx_backend_update_file_system(
 def _fsx_response_update_file_system(self: FSxResponse) -> str:
     """Handle ``AWSSimbaAPIService_v20180301.UpdateFileSystem``."""
     params = json.loads(self.body or "{}")
-    file_system = self.fsx_backend.update_file_system(
+    file_system = _fsx_backend_update_file_system(
+        self.fsx_backend,
         file_system_id=params.get("FileSystemId"),
         client_request_token=params.get("ClientRequestToken"),
         params=params,
