@@ -46,7 +46,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from scheduler_core.aws import Aws
 from scheduler_core.config import Config, load_config
-from scheduler_core.exceptions import ConfigError, EnvctlError
+from scheduler_core.exceptions import ConfigError, ErrorKind, fault_of
 from scheduler_core.reconcile import (
     Change,
     ChangeAction,
@@ -280,15 +280,16 @@ def _run(work: Callable[[_Progress], None], deadline: _Deadline, *, done: str) -
 
 def _describe(exc: BaseException) -> str:
     """One clear line for CloudFormation's event list: the config problems or AWS's error."""
+    fault = fault_of(exc)
+    if fault is None:
+        return f"unexpected error {type(exc).__name__}: {exc}"
     if isinstance(exc, ConfigError):
         return "the compositions file is invalid: " + "; ".join(exc.problems)
     if isinstance(exc, ClientError):
         return f"AWS refused a call: {exc}"
-    if isinstance(exc, BotoCoreError):
+    if fault.kind is ErrorKind.AWS_UNREACHABLE:
         return f"could not reach AWS: {exc}"
-    if isinstance(exc, EnvctlError):
-        return str(exc)
-    return f"unexpected error {type(exc).__name__}: {exc}"
+    return fault.detail
 
 
 def response_body(event: dict[str, Any], outcome: Outcome) -> dict[str, Any]:

@@ -13,17 +13,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 from slack_bolt import App, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
-from slack_sdk import WebClient
 
 from bot.secrets import resolve_secret
 from bot.settings import BotSettings
 from bot.slack import actions, blocks, commands
 from bot.slack.grammar import CommandError, Verb, help_text, parse_command
 from bot.slack.services import Services
-from scheduler_core.exceptions import EnvctlError
+from bot.slack_client import slack_client
+from scheduler_core.exceptions import ErrorKind, Fault, fault_of
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def build_app(settings: BotSettings, *, services: Services | None = None) -> App
     token = resolve_secret(settings.bot_token)
     # No token on the shared client: Bolt gives each request's client the token from
     # authorize() below.
-    client = WebClient(base_url=settings.slack_api_url or WebClient.BASE_URL)
+    client = slack_client(api_url=settings.slack_api_url)
 
     def authorize(**_: Any) -> AuthorizeResult:
         # A single workspace with a known bot token: no auth.test round trip on the first
@@ -111,21 +111,25 @@ def _lazy(services: Services, work: Callable[..., None]) -> Callable[..., None]:
         )
         try:
             work(services, body, request)
-        except EnvctlError as exc:
-            commands.reply(request, blocks.escape(str(exc)))
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            logger.warning("AWS refused %s: %s", exc.operation_name, error)
-            commands.reply(
-                request,
-                f"AWS refused {exc.operation_name}: {blocks.escape(str(error.get('Message')))}",
-            )
-        except BotoCoreError as exc:
-            logger.warning("cannot reach AWS: %s", exc)
-            commands.reply(request, "envctl cannot reach AWS right now; try again in a minute.")
+        except Exception as exc:
+            fault = fault_of(exc)
+            if fault is None:
+                raise
+            commands.reply(request, sentence(fault))
 
     listener.__name__ = f"lazy_{work.__name__}"
     return listener
+
+
+def sentence(fault: Fault) -> str:
+    """What the user reads for an error of any kind (the one place Slack words them)."""
+    if fault.kind is ErrorKind.AWS_UNREACHABLE:
+        logger.warning("cannot reach AWS: %s", fault.error)
+        return "envctl cannot reach AWS right now; try again in a minute."
+    if isinstance(fault.error, ClientError):
+        logger.warning("AWS refused %s: %s", fault.operation, fault.error.response.get("Error", {}))
+        return f"AWS refused {fault.operation}: {blocks.escape(fault.detail)}"
+    return blocks.escape(fault.detail)
 
 
 def _run_command(services: Services, body: dict[str, Any], request: commands.Request) -> None:

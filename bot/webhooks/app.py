@@ -58,12 +58,14 @@ from scheduler_core.config import Config
 from scheduler_core.config.models import Composition
 from scheduler_core.durations import parse_duration
 from scheduler_core.exceptions import (
-    BadInputError,
+    AwsCallError,
     ConfigError,
     ConflictError,
+    EnvctlError,
+    ErrorKind,
     NotDeployedError,
-    OperationFailedError,
     UnknownCompositionError,
+    fault_of,
 )
 from scheduler_core.runtime import read_status
 from scheduler_core.runtime.operations import Actor, Runtime
@@ -79,7 +81,20 @@ ROUTES = {
 NAMING = re.compile(rf"^{BASE}/compositions/(?P<name>[^/]+)(?:/(?P<action>start|stop))?/*$")
 
 
-def error(status: int, code: str, message: str, **extra: str) -> Response:
+# Each kind's status and error code (README "Webhooks"); the messages are in _envctl_error.
+ANSWERS: dict[ErrorKind, tuple[int, str]] = {
+    ErrorKind.BAD_INPUT: (422, "invalid_field"),
+    ErrorKind.NOT_FOUND: (404, "not_found"),
+    ErrorKind.INVALID_CONFIG: (503, "not_deployed"),
+    ErrorKind.CONFLICT: (409, "conflict"),
+    ErrorKind.NOT_DEPLOYED: (503, "not_deployed"),
+    ErrorKind.AWS_REFUSED: (502, "aws_error"),
+    ErrorKind.AWS_UNREACHABLE: (502, "aws_error"),
+    ErrorKind.FAILED: (502, "aws_error"),
+}
+
+
+def error(status: int, code: str, message: str, **extra: str) -> Response[str]:
     return Response(
         status_code=status,
         content_type="application/json",
@@ -112,7 +127,8 @@ class WebhookApi:
     # --- checks, outside in, before the resolver (whose validation would answer first) --
     def handle(self, event: Any, context: Any) -> dict[str, Any]:
         """The Lambda entry: shape, source, key, allowlist, size and JSON, then the routes."""
-        self.app.clear_context()
+        # Powertools leaves clear_context/append_context unannotated.
+        self.app.clear_context()  # type: ignore[no-untyped-call]
         if not isinstance(event, Mapping):
             return proxy_error(400, "bad_request", "the event is not an API Gateway request")
         request = read_request(event)
@@ -146,7 +162,7 @@ class WebhookApi:
         name = key_name(request.headers.get("x-api-key"), self.settings.api_keys)
         if name is None:
             return proxy_error(401, "unauthorized", "missing or wrong x-api-key header")
-        self.app.append_context(key_name=name)
+        self.app.append_context(key_name=name)  # type: ignore[no-untyped-call]
         return self._composition_refusal(request, caller=name)
 
     def _composition_refusal(self, request: Request, *, caller: str) -> dict[str, Any] | None:
@@ -265,20 +281,6 @@ class WebhookApi:
 
         app.not_found(self._not_found)
         app.exception_handler(RequestValidationError)(self._invalid)
-        app.exception_handler(UnknownCompositionError)(
-            lambda exc: error(404, "not_found", f'no composition named "{echo(exc.name)}"')
-        )
-        app.exception_handler(ConflictError)(
-            lambda exc: error(409, "conflict", str(exc), executionArn=exc.execution_arn)
-        )
-        app.exception_handler(NotDeployedError)(self._not_deployed)
-        app.exception_handler(ConfigError)(
-            lambda exc: Response(
-                status_code=503,
-                content_type="application/json",
-                body=self._config_failure(exc)["body"],
-            )
-        )
         app.exception_handler(IdempotencyAlreadyInProgressError)(
             lambda _: error(
                 409, "conflict", "a request with this Idempotency-Key is still in progress"
@@ -289,11 +291,33 @@ class WebhookApi:
                 422, "invalid_field", "this Idempotency-Key was used with another request"
             )
         )
-        app.exception_handler(BadInputError)(lambda exc: error(422, "invalid_field", str(exc)))
-        app.exception_handler(ClientError)(self._aws_error)
         app.exception_handler(IdempotencyPersistenceLayerError)(self._idempotency_store_error)
-        app.exception_handler(BotoCoreError)(self._aws_error)
-        app.exception_handler(OperationFailedError)(self._aws_error)
+        for caught in (EnvctlError, ClientError, BotoCoreError):
+            app.exception_handler(caught)(self._envctl_error)
+
+    def _envctl_error(self, exc: Exception) -> Response[str]:
+        """The one place an error's kind becomes the contract's status and error code."""
+        fault = fault_of(exc)
+        if fault is None:  # unreachable: only envctl's and botocore's errors come here
+            raise exc
+        status, code = ANSWERS[fault.kind]
+        if fault.kind is ErrorKind.NOT_FOUND and isinstance(exc, UnknownCompositionError):
+            return error(status, code, f'no composition named "{echo(exc.name)}"')
+        if fault.kind is ErrorKind.CONFLICT and isinstance(exc, ConflictError):
+            return error(status, code, fault.detail, executionArn=exc.execution_arn)
+        if fault.kind is ErrorKind.INVALID_CONFIG and isinstance(exc, ConfigError):
+            return Response(
+                status_code=status,
+                content_type="application/json",
+                body=self._config_failure(exc)["body"],
+            )
+        if fault.kind is ErrorKind.NOT_DEPLOYED:
+            self.logger.warning("envctl is not deployed", problem=fault.detail)
+            return error(status, code, fault.detail)
+        if code == "aws_error":
+            self.logger.exception("AWS call failed")
+            return error(status, code, "envctl could not complete the AWS call; see its logs")
+        return error(status, code, fault.detail)
 
     def _act(self, name: str, action: str, body: dict[str, Any]) -> Response[dict[str, Any]]:
         composition = self.config().get(name)  # 404 before anything else
@@ -339,7 +363,7 @@ class WebhookApi:
             )
         return accepted(composition.name, request["action"], run)
 
-    def _not_found(self, _: Exception) -> Response:
+    def _not_found(self, _: Exception) -> Response[str]:
         path, method = self.app.current_event.path, self.app.current_event.http_method
         for pattern, methods in ROUTES.items():
             if pattern.match(path) and method not in methods:
@@ -350,7 +374,7 @@ class WebhookApi:
                 )
         return error(404, "not_found", f"no such endpoint: {echo(method)} {echo(path)}")
 
-    def _invalid(self, exc: RequestValidationError) -> Response:
+    def _invalid(self, exc: RequestValidationError) -> Response[str]:
         problems = []
         for item in exc.errors():
             location = ".".join(echo(str(part)) for part in item.get("loc", ()) if part != "body")
@@ -367,18 +391,10 @@ class WebhookApi:
             f"the DynamoDB table {table} does not exist; deploy envctl before calling its webhooks"
         )
 
-    def _idempotency_store_error(self, exc: IdempotencyPersistenceLayerError) -> Response:
+    def _idempotency_store_error(self, exc: IdempotencyPersistenceLayerError) -> Response[str]:
         cause = exc.__cause__
         if isinstance(cause, ClientError):
             missing = self._missing_table(cause)
             if isinstance(missing, NotDeployedError):
-                return self._not_deployed(missing)
-        return self._aws_error(exc)
-
-    def _not_deployed(self, exc: NotDeployedError) -> Response:
-        self.logger.warning("envctl is not deployed", problem=str(exc))
-        return error(503, "not_deployed", str(exc))
-
-    def _aws_error(self, exc: Exception) -> Response:
-        self.logger.exception("AWS call failed")
-        return error(502, "aws_error", "envctl could not complete the AWS call; see its logs")
+                return self._envctl_error(missing)
+        return self._envctl_error(AwsCallError(str(exc)))

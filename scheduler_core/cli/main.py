@@ -14,7 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from scheduler_core import __version__
 from scheduler_core.cli import commands, plugins
-from scheduler_core.exceptions import ConfigError, EnvctlError
+from scheduler_core.exceptions import ConfigError, ErrorKind, Fault, exit_code, fault_of
 
 DESCRIPTION = "Switch whole AWS environments (compositions) on and off."
 
@@ -89,36 +89,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    debug = getattr(args, "debug", False)
     try:
         plugin = getattr(args, "plugin", None)
         return plugin(args) if plugin is not None else commands.run(args)
-    except ConfigError as exc:
-        if debug:
-            raise
-        # Each problem already names its file and place (README "Config file").
-        print(*exc.problems, sep="\n", file=sys.stderr)
-        return exc.exit_code
-    except EnvctlError as exc:
-        if debug:
-            raise
-        print(f"envctl: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except ClientError as exc:
-        if debug:
-            raise
-        error = exc.response.get("Error", {})
-        refused = f"{exc.operation_name}: {error.get('Code')}: {error.get('Message')}"
-        print(f"envctl: AWS refused {refused}", file=sys.stderr)
-        return 1
-    except BotoCoreError as exc:
-        if debug:
-            raise
-        print(f"envctl: cannot reach AWS: {exc}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("envctl: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        fault = fault_of(exc)
+        if fault is None or getattr(args, "debug", False):
+            raise
+        print(*answer(fault), sep="\n", file=sys.stderr)
+        return exit_code(fault.kind)
+
+
+def answer(fault: Fault) -> list[str]:
+    """The lines on stderr for an error of any kind (the one place the CLI words them)."""
+    if isinstance(fault.error, ConfigError):
+        # Each problem already names its file and place (README "Config file").
+        return fault.error.problems
+    if isinstance(fault.error, (ClientError, BotoCoreError)):
+        if fault.kind is ErrorKind.AWS_UNREACHABLE:
+            return [f"envctl: cannot reach AWS: {fault.detail}"]
+        return [f"envctl: AWS refused {fault.operation}: {fault.code}: {fault.detail}"]
+    return [f"envctl: {fault.detail}"]
 
 
 if __name__ == "__main__":
