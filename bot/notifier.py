@@ -13,12 +13,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from slack_sdk import WebClient
-
 from bot.secrets import resolve_secret
 from bot.settings import BotSettings
 from bot.slack import blocks
 from bot.slack.commands import confirmation_value
+from bot.slack_client import slack_client
 from scheduler_core import names
 from scheduler_core.aws import Aws
 from scheduler_core.config import Config, load_config
@@ -124,10 +123,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     outcome = outcome_of(event.get("detail", {}), aws.client("stepfunctions").describe_execution)
     if outcome is None:
         return {"handled": False}
-    client = WebClient(
-        token=resolve_secret(settings.bot_token),
-        base_url=settings.slack_api_url or WebClient.BASE_URL,
-    )
+    client = slack_client(resolve_secret(settings.bot_token), api_url=settings.slack_api_url)
     done = notify(
         outcome,
         config=load_config(settings.core.config_path),

@@ -29,10 +29,10 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
 from bot.secrets import resolve_secret
+from bot.slack_client import slack_client
 from scheduler_core.actions import Action
 from scheduler_core.aws import Aws
 from scheduler_core.config import Composition, Config, load_config
@@ -170,9 +170,8 @@ def notify(notices: list[tuple[Composition, str]], settings: RestopSettings) -> 
             continue
         seen.add(channel)
         try:
-            client = WebClient(
-                token=resolve_secret(settings.bot_token),
-                base_url=settings.slack_api_url or WebClient.BASE_URL,
+            client = slack_client(
+                resolve_secret(settings.bot_token), api_url=settings.slack_api_url
             )
             client.chat_postMessage(channel=channel, text=text)
             posted.append(channel)
