@@ -17,7 +17,8 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 
-from bot.webhooks.app import WebhookApi, proxy_error
+from bot.webhooks.app import WebhookApi
+from bot.webhooks.events import proxy_error
 from bot.webhooks.security import WebhookSettings
 from scheduler_core.aws import Aws
 from scheduler_core.config import load_config

@@ -46,6 +46,17 @@ def _strings(value: Any) -> dict[str, str]:
     return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
 
 
+def _string_lists(value: Any) -> dict[str, list[str]] | None:
+    """Only the str → [str] pairs of a multi-value mapping; None when it is no mapping."""
+    if not isinstance(value, Mapping):
+        return None
+    return {
+        k: [item for item in v if isinstance(item, str)]
+        for k, v in value.items()
+        if isinstance(k, str) and isinstance(v, list)
+    }
+
+
 def _headers(event: Mapping[str, Any]) -> dict[str, str]:
     """Single-value headers, falling back to the last value of a multi-value header."""
     found = _strings(event.get("headers"))
@@ -84,7 +95,6 @@ def clean_event(event: Mapping[str, Any], request: Request, *, body: str) -> dic
     identity = context.get("identity")
     identity = dict(identity) if isinstance(identity, Mapping) else {}
     query = _strings(event.get("queryStringParameters"))
-    multi_query = event.get("multiValueQueryStringParameters")
     return {
         **event,
         "resource": request.path,
@@ -93,13 +103,9 @@ def clean_event(event: Mapping[str, Any], request: Request, *, body: str) -> dic
         "headers": headers,
         "multiValueHeaders": {k: [v] for k, v in headers.items()},
         "queryStringParameters": query or None,
-        "multiValueQueryStringParameters": {
-            k: [item for item in v if isinstance(item, str)]
-            for k, v in multi_query.items()
-            if isinstance(k, str) and isinstance(v, list)
-        }
-        if isinstance(multi_query, Mapping)
-        else None,
+        "multiValueQueryStringParameters": _string_lists(
+            event.get("multiValueQueryStringParameters")
+        ),
         "pathParameters": _strings(event.get("pathParameters")) or None,
         "stageVariables": _strings(event.get("stageVariables")) or None,
         "requestContext": {**context, "identity": {**identity, "sourceIp": request.source}},

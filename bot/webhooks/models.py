@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from scheduler_core.durations import parse_duration
@@ -81,7 +82,7 @@ class StartAccepted(Accepted):
     )
 
 
-def accepted_response(model: type[Accepted], action: str) -> dict[str, Any]:
+def accepted_response(model: type[Accepted], action: str) -> OpenAPIResponse:
     """The OpenAPI description of a 202 answer."""
     return {
         "description": f"the {action} was accepted, or joined the {action} already running",
