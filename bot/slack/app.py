@@ -20,7 +20,14 @@ from slack_bolt.authorization import AuthorizeResult
 from bot.secrets import resolve_secret
 from bot.settings import BotSettings
 from bot.slack import actions, blocks, commands
-from bot.slack.grammar import CommandError, Verb, help_text, parse_command
+from bot.slack.grammar import (
+    Command,
+    CommandError,
+    Verb,
+    for_compositions,
+    help_text,
+    parse_command,
+)
 from bot.slack.services import Services
 from bot.slack_client import slack_client
 from scheduler_core.exceptions import ErrorKind, Fault, fault_of
@@ -57,6 +64,7 @@ def build_app(settings: BotSettings, *, services: Services | None = None) -> App
         process_before_response=True,
     )
     app.middleware(_drop_retries)
+    app.middleware(_parse_once)
     # Help and syntax errors are answered in the ack; only the rest starts a lazy listener
     # (on Lambda each lazy start is an extra invocation).
     app.command("/env", matchers=[_answered_in_ack])(_ack_command)
@@ -73,23 +81,37 @@ def _drop_retries(request: Any, next: Callable[[], Any]) -> Any:
     return next()
 
 
-def _answered_in_ack(command: dict[str, Any]) -> bool:
-    try:
-        return parse_command(command.get("text", "")).verb is Verb.HELP
-    except CommandError:
-        return True
+# Where the one parse of a command's text is kept for its listeners (Bolt context key).
+PARSED = "env_command"
+
+
+def _parse_once(body: dict[str, Any], context: Any, next: Callable[[], Any]) -> Any:
+    """Parse a slash command's text once per request, for the matcher, ack and lazy work.
+
+    Kept in the context: the parsed command, or the syntax error's message.
+    """
+    if body.get("command") and PARSED not in context:
+        try:
+            context[PARSED] = parse_command(body.get("text", ""), now=datetime.now(UTC))
+        except CommandError as exc:
+            context[PARSED] = str(exc)
+    return next()
+
+
+def _answered_in_ack(context: Any) -> bool:
+    parsed = context.get(PARSED)
+    return not isinstance(parsed, Command) or parsed.verb is Verb.HELP
 
 
 def _ack(ack: Callable[..., None]) -> None:
     ack()
 
 
-def _ack_command(ack: Callable[..., None], command: dict[str, Any]) -> None:
+def _ack_command(ack: Callable[..., None], context: Any) -> None:
     """Answer syntax errors and help right away; everything else runs in the lazy listener."""
-    try:
-        parsed = parse_command(command.get("text", ""))
-    except CommandError as exc:
-        ack(text=blocks.escape(str(exc)), response_type="ephemeral")
+    parsed = context.get(PARSED)
+    if not isinstance(parsed, Command):
+        ack(text=blocks.escape(str(parsed)), response_type="ephemeral")
         return
     if parsed.verb is Verb.HELP:
         ack(text=help_text(), blocks=blocks.help_blocks(), response_type="ephemeral")
@@ -110,7 +132,7 @@ def _lazy(services: Services, work: Callable[..., None]) -> Callable[..., None]:
             now=datetime.now(UTC),
         )
         try:
-            work(services, body, request)
+            work(services, body, request, context)
         except Exception as exc:
             fault = fault_of(exc)
             if fault is None:
@@ -132,29 +154,29 @@ def sentence(fault: Fault) -> str:
     return blocks.escape(fault.detail)
 
 
-def _run_command(services: Services, body: dict[str, Any], request: commands.Request) -> None:
-    text = body.get("text", "")
-    try:
-        parse_command(text)
-    except CommandError:
-        return  # the ack already said what is wrong
+def _run_command(
+    services: Services, body: dict[str, Any], request: commands.Request, context: Any
+) -> None:
+    parsed = context.get(PARSED)
+    if not isinstance(parsed, Command) or parsed.verb is Verb.HELP:
+        return  # the ack already answered (help, or what is wrong)
     # Only now, off the ack path, are the composition names known.
-    parsed = parse_command(text, known=services.zones(), now=request.now)
-    if parsed.verb is not Verb.HELP:
-        commands.run(services, parsed, request)
+    commands.run(services, for_compositions(parsed, services.zones(), now=request.now), request)
 
 
 def _button(
     work: Callable[[Services, dict[str, Any], commands.Request], None],
 ) -> Callable[..., None]:
-    def run(services: Services, body: dict[str, Any], request: commands.Request) -> None:
+    def run(services: Services, body: dict[str, Any], request: commands.Request, _: Any) -> None:
         work(services, body, request)
 
     run.__name__ = work.__name__
     return run
 
 
-def _publish_home(services: Services, body: dict[str, Any], request: commands.Request) -> None:
+def _publish_home(
+    services: Services, body: dict[str, Any], request: commands.Request, _: Any
+) -> None:
     user_id = body.get("event", {}).get("user", request.user_id)
     rows = [
         commands.row(services, c, now=request.now) for c in services.config.compositions.values()

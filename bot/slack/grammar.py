@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -101,6 +101,8 @@ class Command:
     duration: timedelta | None = None
     until: datetime | None = None
     which: str | None = None
+    # ``until``'s time as typed, to place it again in the composition's zone.
+    clock: str | None = field(default=None, compare=False)
 
 
 def help_text() -> str:
@@ -225,7 +227,25 @@ def _start(
         raise CommandError(
             f'expected a time within {format_duration(MAX_DURATION)} from now, got "{value}"'
         )
-    return Command(verb=Verb.START, composition=name, until=until)
+    return Command(verb=Verb.START, composition=name, until=until, clock=value)
+
+
+def for_compositions(
+    command: Command, known: Mapping[str, ZoneInfo], *, now: datetime | None = None
+) -> Command:
+    """A command parsed without the config, checked against it: what
+    ``parse_command(text, known=known, now=now)`` gives, without parsing the text again.
+
+    Raises:
+        CommandError: the name is not among ``known`` (the message lists them).
+    """
+    name = command.composition
+    if name is None:
+        return command
+    _check_name(name, known)
+    if command.clock is None:
+        return command
+    return _start(name, ["until", command.clock], known=known, now=now)
 
 
 def _skip_target(options: list[str]) -> str | None:

@@ -1515,3 +1515,38 @@ def test_start_for_a_duration_hands_the_checked_duration_to_the_runtime(slack: S
 
     [(_, options)] = runtime.calls
     assert options["duration"] == timedelta(minutes=90)
+
+
+def test_one_start_command_parses_authorizes_and_looks_up_runs_once(
+    slack: Slack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One ``/env start``: its text parsed once, access decided once, each run looked up once."""
+    import sys
+
+    from bot.slack import access, grammar
+    from scheduler_core.runtime import executions as runs
+
+    calls: dict[str, list[tuple[Any, ...]]] = {"parse": [], "authorize": [], "running": []}
+
+    def spy(name: str, original: Callable[..., Any]) -> None:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            calls[name].append(args)
+            return original(*args, **kwargs)
+
+        for module in list(sys.modules.values()):
+            for attribute, value in list(getattr(module, "__dict__", {}).items()):
+                if value is original:
+                    monkeypatch.setattr(module, attribute, counted)
+
+    spy("parse", grammar.parse_command)
+    spy("authorize", access.decide)
+    spy("running", runs.running_execution)
+
+    answer = slack.confirmation(f"start {slack.names.app}")
+
+    assert f"Start *{slack.names.app}*?" in block_texts(answer)
+    assert len(calls["parse"]) == 1
+    assert len(calls["authorize"]) == 1
+    # One look-up per state machine (start and stop) for the warnings, none repeated.
+    looked_up = [(args[1], args[2]) for args in calls["running"]]
+    assert sorted(looked_up) == sorted({(slack.names.app, action) for action in Action})
