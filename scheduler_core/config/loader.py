@@ -5,9 +5,8 @@ message can name the file, composition, item index and field exactly, in the
 terms of README "Config file": ``compositions.yaml: staging.resources[2].params.desired:
 expected an integer >= 0, got "two"``.
 
-The file is untrusted input for a process that may run in a Lambda: its size, its
-nesting and what its aliases expand to are bounded while it is composed, before any
-Python structure is built, so that no file can exhaust memory, time or the stack.
+The file is untrusted input for a process that may run in a Lambda: it is read within
+bounds by ``scheduler_core.config.reading``.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, NamedTuple, get_args
+from typing import Any, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -32,30 +31,32 @@ from scheduler_core.config.models import (
     ResourceItem,
     Step,
 )
+from scheduler_core.config.reading import (
+    MAX_DEPTH,
+    MAX_FILE_BYTES,
+    MAX_VALUES,
+    LimitError,
+    UniqueKeyLoader,
+    brief,
+    key_label,
+    too_large,
+    yaml_reason,
+)
 from scheduler_core.durations import parse_duration
 from scheduler_core.exceptions import ConfigError
 from scheduler_core.fields import shown
 from scheduler_core.resources import REGISTRY
-from scheduler_core.text import printable
 
 DEFAULT_PATH = "compositions.yaml"
 ITEM_KEYS = ("type", "params", "wait_until_ready", "ready_timeout_seconds")
 
-# Limits on the compositions file. A real file is a few KiB, nests about 7 levels and
-# holds a few thousand values; anchors that share a resource list between compositions
-# stay far below MAX_VALUES, while an alias "bomb" (anchors of aliases of anchors)
-# crosses it after a few aliases instead of expanding to billions of values.
-MAX_FILE_BYTES = 1024 * 1024
-MAX_DEPTH = 64
-MAX_VALUES = 20_000
-# Longest rendering of a value or key in an error message.
-MAX_SHOWN = 80
-ELLIPSIS = "…"
-
 
 def resolve_path(explicit: str | os.PathLike[str] | None) -> Path:
-    """-c/--config, else $ENVCTL_CONFIG, else ./compositions.yaml."""
-    return Path(explicit or os.environ.get("ENVCTL_CONFIG") or DEFAULT_PATH)
+    """The path given (-c/--config, else the ENVCTL_CONFIG setting), else ./compositions.yaml.
+
+    The loader never reads the environment: each entry point passes its settings' path.
+    """
+    return Path(explicit or DEFAULT_PATH)
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
@@ -72,7 +73,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read the compositions file ({exc.strerror})") from exc
     if len(data) > MAX_FILE_BYTES:
-        raise ConfigError(_too_large(str(file), f"more than {MAX_FILE_BYTES} bytes"))
+        raise ConfigError(too_large(str(file), f"more than {MAX_FILE_BYTES} bytes"))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -90,7 +91,7 @@ def parse_config(text: str, *, path: Path) -> Config:
     # Characters never outnumber UTF-8 bytes, so only short texts need encoding.
     size = len(text) if len(text) > MAX_FILE_BYTES else len(text.encode("utf-8", "replace"))
     if size > MAX_FILE_BYTES:
-        raise ConfigError(_too_large(where, f"{size} bytes"))
+        raise ConfigError(too_large(where, f"{size} bytes"))
     try:
         return _parse(text, path=path, where=where)
     except (RecursionError, MemoryError):
@@ -104,11 +105,11 @@ def parse_config(text: str, *, path: Path) -> Config:
 
 def _parse(text: str, *, path: Path, where: str) -> Config:
     try:
-        document = yaml.load(text, Loader=_UniqueKeyLoader)
-    except _LimitError as exc:
+        document = yaml.load(text, Loader=UniqueKeyLoader)
+    except LimitError as exc:
         raise ConfigError(f"{where}: line {exc.line}: {exc.problem}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}: not valid YAML: {_yaml_reason(exc)}") from exc
+        raise ConfigError(f"{where}: not valid YAML: {yaml_reason(exc)}") from exc
     if not isinstance(document, dict) or set(document) != {"compositions"}:
         raise ConfigError(f'{where}: expected one top-level key "compositions" holding a mapping')
     raw = document["compositions"]
@@ -122,7 +123,7 @@ def _parse(text: str, *, path: Path, where: str) -> Config:
         # YAML keys 1 and "1" differ, but both name composition "1".
         name = str(key)
         if name in seen:
-            label = _label(name)
+            label = key_label(name)
             problems.append(f'{where}: {label}: duplicate composition name "{label}"')
             continue
         seen.add(name)
@@ -137,7 +138,7 @@ def _parse(text: str, *, path: Path, where: str) -> Config:
 def _composition(name: str, body: Any, *, problems: list[str], where: str) -> Composition | None:
     before = len(problems)
 
-    label = _label(name)
+    label = key_label(name)
 
     def report(field: str, message: str) -> None:
         problems.append(f"{where}: {label}{'.' + field if field else ''}: {message}")
@@ -145,7 +146,7 @@ def _composition(name: str, body: Any, *, problems: list[str], where: str) -> Co
     if not names.is_composition_name(name):
         report("", f"invalid composition name; use {names.COMPOSITION_RULE}")
     if not isinstance(body, dict):
-        report("", f"expected a mapping of composition settings, got {_brief(body)}")
+        report("", f"expected a mapping of composition settings, got {brief(body)}")
         return None
     settings = _validated(
         CompositionSettings,
@@ -172,7 +173,7 @@ def _check_schedule(settings: CompositionSettings, report: Any) -> None:
     except (ZoneInfoNotFoundError, ValueError):
         report(
             "timezone",
-            f"unknown timezone {_brief(settings.timezone)}; expected an IANA name "
+            f"unknown timezone {brief(settings.timezone)}; expected an IANA name "
             "such as Europe/Amsterdam or UTC",
         )
     for field in ("start_resources_at", "stop_resources_at"):
@@ -183,8 +184,7 @@ def _check_schedule(settings: CompositionSettings, report: Any) -> None:
         if problem:
             report(
                 field,
-                f"invalid AWS cron expression {_brief(expression)}: {problem}; "
-                f'or use "{ON_DEMAND}"',
+                f'invalid AWS cron expression {brief(expression)}: {problem}; or use "{ON_DEMAND}"',
             )
 
 
@@ -203,7 +203,7 @@ def _steps(raw: Any, report: Any) -> tuple[Step, ...] | None:
         report("resources", "missing; list at least one resource")
         return None
     if not isinstance(raw, list) or not raw:
-        report("resources", f"expected a non-empty list of resources, got {_brief(raw)}")
+        report("resources", f"expected a non-empty list of resources, got {brief(raw)}")
         return None
     steps: list[Step] = []
     for index, entry in enumerate(raw):
@@ -222,13 +222,13 @@ def _steps(raw: Any, report: Any) -> tuple[Step, ...] | None:
 def _parallel(entry: dict[str, Any], field: str, report: Any) -> ParallelGroup | None:
     extra = sorted(set(entry) - {"parallel"}, key=str)
     if extra:
-        report(f"{field}.{_label(extra[0])}", 'unknown key; a parallel group has only "parallel"')
+        report(
+            f"{field}.{key_label(extra[0])}", 'unknown key; a parallel group has only "parallel"'
+        )
         return None
     members = entry["parallel"]
     if not isinstance(members, list) or not members:
-        report(
-            f"{field}.parallel", f"expected a non-empty list of resources, got {_brief(members)}"
-        )
+        report(f"{field}.parallel", f"expected a non-empty list of resources, got {brief(members)}")
         return None
     items = []
     for index, member in enumerate(members):
@@ -244,15 +244,15 @@ def _parallel(entry: dict[str, Any], field: str, report: Any) -> ParallelGroup |
 
 def _item(entry: Any, field: str, report: Any) -> ResourceItem | None:
     if not isinstance(entry, dict):
-        report(field, f'expected a mapping with "type" and "params", got {_brief(entry)}')
+        report(field, f'expected a mapping with "type" and "params", got {brief(entry)}')
         return None
     extra = sorted(set(entry) - set(ITEM_KEYS), key=str)
     if extra:
-        report(f"{field}.{_label(extra[0])}", f"unknown key; allowed: {', '.join(ITEM_KEYS)}")
+        report(f"{field}.{key_label(extra[0])}", f"unknown key; allowed: {', '.join(ITEM_KEYS)}")
         return None
     kind_name = entry.get("type")
     if not isinstance(kind_name, str) or kind_name not in REGISTRY:
-        given = "missing" if kind_name is None else f"unknown resource type {_brief(kind_name)}"
+        given = "missing" if kind_name is None else f"unknown resource type {brief(kind_name)}"
         report(f"{field}.type", f"{given}; allowed: {', '.join(sorted(REGISTRY))}")
         return None
     kind = REGISTRY[kind_name]
@@ -261,7 +261,7 @@ def _item(entry: Any, field: str, report: Any) -> ResourceItem | None:
         report(
             f"{field}.params",
             f"expected a mapping with {', '.join(kind.params_model.model_fields)}, "
-            f"got {_brief(raw_params)}",
+            f"got {brief(raw_params)}",
         )
         return None
     params = _validated(kind.params_model, raw_params, report=report, prefix=f"{field}.params")
@@ -284,7 +284,7 @@ def _validated(
     except ValidationError as exc:
         for error in exc.errors():
             location = "".join(
-                f"[{part}]" if isinstance(part, int) else f".{_label(part)}"
+                f"[{part}]" if isinstance(part, int) else f".{key_label(part)}"
                 for part in error["loc"]
             ).lstrip(".")
             field = ".".join(part for part in (prefix, location) if part)
@@ -304,13 +304,13 @@ def _message(error: Any, model: type[BaseModel]) -> str:
     if kind.startswith("envctl_"):
         # The field validators show the whole value; keep the message one short line.
         full = shown(error["input"])
-        return str(error["msg"]).replace(full, _brief(error["input"]))
+        return str(error["msg"]).replace(full, brief(error["input"]))
     if kind in {"string_type", "model_type", "dict_type", "tuple_type", "list_type"}:
         expected = {"string_type": "a string", "tuple_type": "a list", "list_type": "a list"}
-        return f"expected {expected.get(kind, 'a mapping')}, got {_brief(error['input'])}"
+        return f"expected {expected.get(kind, 'a mapping')}, got {brief(error['input'])}"
     if kind == "value_error":
         return str(error["ctx"]["error"])
-    return f"{error['msg']}, got {_brief(error.get('input'))}"
+    return f"{error['msg']}, got {brief(error.get('input'))}"
 
 
 def _model_at(model: type[BaseModel], location: tuple[Any, ...]) -> type[BaseModel]:
@@ -329,138 +329,3 @@ def _model_at(model: type[BaseModel], location: tuple[Any, ...]) -> type[BaseMod
             break
         model = nested
     return model
-
-
-def _brief(value: Any) -> str:
-    """``shown(value)``, cut to MAX_SHOWN characters: a message never dumps a big value."""
-    text = shown(value)
-    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - len(ELLIPSIS)] + ELLIPSIS
-
-
-def _label(key: Any) -> str:
-    """A key as part of a field path: control characters escaped, cut to MAX_SHOWN."""
-    text = printable(str(key))
-    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - len(ELLIPSIS)] + ELLIPSIS
-
-
-def _too_large(where: str, size: str) -> str:
-    return f"{where}: file is {size}; at most {MAX_FILE_BYTES} bytes (1 MiB) are allowed"
-
-
-def _yaml_reason(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    return f"{problem} (line {mark.line + 1})" if mark else str(problem)
-
-
-class _LimitError(yaml.YAMLError):
-    """The file is valid YAML but exceeds one of the limits above."""
-
-    def __init__(self, mark: yaml.Mark, problem: str) -> None:
-        self.line = mark.line + 1
-        self.problem = problem
-        super().__init__(problem)
-
-
-class _Extent(NamedTuple):
-    """What a composed node becomes once its aliases are expanded."""
-
-    values: int  # nodes in it, itself included
-    levels: int  # lists and mappings nested in it, itself included
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys and enforces the file's limits.
-
-    PyYAML shares one node (and one object) between an anchor and its aliases, so
-    composing a bomb is cheap; what explodes is every later walk over the result
-    (validation, error messages). The composer therefore tracks, for every node, how
-    many values and levels it expands to: an alias adds its anchor's whole extent, so
-    the total is known, and refused, without expanding anything.
-    """
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._extents: dict[yaml.Node, _Extent] = {}
-        self._values = 0
-        self._depth = 0
-        self._deepest = 0
-
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
-        event = self.peek_event()  # type: ignore[no-untyped-call]
-        if isinstance(event, yaml.AliasEvent):
-            target = self.anchors.get(event.anchor)
-            # An undefined alias is left to the composer's own error.
-            if target is not None:
-                extent = self._extents.get(target)
-                if extent is None:
-                    raise _LimitError(
-                        event.start_mark,
-                        f"alias *{_label(event.anchor)} is used inside its own anchor; "
-                        "recursive structures are not allowed",
-                    )
-                self._count(extent, mark=event.start_mark, alias=True)
-            return super().compose_node(parent, index)  # type: ignore[no-untyped-call,no-any-return]
-        collection = isinstance(event, yaml.CollectionStartEvent)
-        depth, deepest, values = self._depth, self._deepest, self._values
-        self._deepest = depth
-        self._count(_Extent(values=1, levels=int(collection)), mark=event.start_mark, alias=False)
-        self._depth += collection
-        node: yaml.Node = super().compose_node(parent, index)  # type: ignore[no-untyped-call]
-        self._depth = depth
-        self._extents[node] = _Extent(values=self._values - values, levels=self._deepest - depth)
-        self._deepest = max(deepest, self._deepest)
-        return node
-
-    def _count(self, extent: _Extent, *, mark: yaml.Mark, alias: bool) -> None:
-        """Add ``extent`` at the current position; refuse the file past a limit."""
-        expanded = " once aliases are expanded" if alias else ""
-        self._values += extent.values
-        if self._values > MAX_VALUES:
-            hint = " (an anchor may be shared, not multiplied)" if alias else ""
-            raise _LimitError(
-                mark,
-                f"more than {MAX_VALUES} values{expanded}; at most {MAX_VALUES} are allowed{hint}",
-            )
-        deepest = self._depth + extent.levels
-        if deepest > MAX_DEPTH:
-            raise _LimitError(
-                mark,
-                f"lists and mappings nested more than {MAX_DEPTH} levels deep{expanded}; "
-                f"at most {MAX_DEPTH} levels are allowed",
-            )
-        self._deepest = max(self._deepest, deepest)
-
-    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-        try:
-            return super().construct_object(node, deep=deep)  # type: ignore[no-untyped-call]
-        except (ValueError, OverflowError) as exc:
-            # e.g. 2024-13-45 (resolved as a date) or an integer of 5000 digits.
-            kind = node.tag.rsplit(":", 1)[-1]
-            value = _brief(node.value) if isinstance(node, yaml.ScalarNode) else "the value"
-            # The first clause only: the rest may repeat the value or give Python advice.
-            reason = str(exc).split(":")[0][:MAX_SHOWN]
-            raise yaml.constructor.ConstructorError(
-                None, None, f"cannot read {value} as {kind}: {reason}", node.start_mark
-            ) from None
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
-            line = key_node.start_mark.line + 1
-            try:
-                duplicate = key in seen
-            except TypeError:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"found unhashable key (line {line})"
-                ) from None
-            if duplicate:
-                raise yaml.constructor.ConstructorError(
-                    None,
-                    None,
-                    f"duplicate key {_brief(key)} "
-                    f"(first on line {seen[key]}, again on line {line})",
-                )
-            seen[key] = line
-        return super().construct_mapping(node, deep=deep)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from scheduler_core.config import load_config, loader, parse_config
-from scheduler_core.config.loader import MAX_DEPTH, MAX_FILE_BYTES, MAX_SHOWN, MAX_VALUES
+from scheduler_core.config.reading import MAX_DEPTH, MAX_FILE_BYTES, MAX_SHOWN, MAX_VALUES
 from scheduler_core.exceptions import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
