@@ -15,9 +15,8 @@ from bot.slack.services import Services, next_run
 from scheduler_core.actions import Action
 from scheduler_core.config import Composition
 from scheduler_core.durations import format_duration
-from scheduler_core.reconcile.windows import has_windows
 from scheduler_core.runtime import running_execution
-from scheduler_core.windows import analyse_windows, collect_windows
+from scheduler_core.windows.uncovered import uncovered_windows
 
 HORIZON = timedelta(hours=12)
 
@@ -40,35 +39,23 @@ def confirmation_warnings(
             f"Scheduled {opposite} at {local_time(undo, composition.zone)} "
             f"in {format_duration(undo - now)}."
         )
-    if action == "stop" and has_windows(composition):
+    if action == "stop":
         warnings.extend(_uncovered_windows(services, composition, now=now))
     return warnings
 
 
 def _uncovered_windows(services: Services, composition: Composition, *, now: datetime) -> list[str]:
-    windows = collect_windows(services.aws, composition)
-    bracketed = {
-        (a.resource_type, a.resource_id, a.window)
-        for a in analyse_windows(composition, windows, now=now, weeks=1)
-        if a.brackets
-    }
-    margin = timedelta(minutes=composition.window_margin_minutes)
-    next_start = next_run(composition, "start", now=now)
-    found = []
-    for window in windows:
-        if (
-            window.spec is None
-            or (window.resource_type, window.resource_id, window.window) in bracketed
-        ):
-            continue
-        opening = next(iter(window.spec.occurrences(begin=now, end=now + HORIZON)), None)
-        if opening is None:
-            continue
-        if next_start is not None and next_start <= opening[0] - margin:
-            continue
-        found.append(
-            f"{window.resource_type} {window.resource_id} has a {window.kind} window at "
-            f"{local_time(opening[0], composition.zone)} (in {format_duration(opening[0] - now)}) "
-            "that this stop leaves uncovered."
-        )
-    return found
+    """The wording of the windows a stop leaves uncovered (decided in scheduler_core)."""
+    found = uncovered_windows(
+        services.aws,
+        composition,
+        now=now,
+        horizon=HORIZON,
+        next_start=lambda: next_run(composition, "start", now=now),
+    )
+    return [
+        f"{window.resource_type} {window.resource_id} has a {window.kind} window at "
+        f"{local_time(window.opens_at, composition.zone)} "
+        f"(in {format_duration(window.opens_at - now)}) that this stop leaves uncovered."
+        for window in found
+    ]
