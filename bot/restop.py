@@ -22,8 +22,6 @@ Errors of the re-stop itself propagate, so Lambda's retries and alarms apply.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +30,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from slack_sdk.errors import SlackClientError
 
 from bot.secrets import resolve_secret
+from bot.settings import RestopSettings
 from bot.slack_client import slack_client
 from scheduler_core.actions import Action
 from scheduler_core.aws import Aws
@@ -50,27 +49,6 @@ AUTO_START_EVENTS = {
 }
 TRIGGER = "restop"
 AUDIT_WHO = "aws rds auto-start"
-
-
-@dataclass(frozen=True, kw_only=True)
-class RestopSettings:
-    """The core settings plus the optional Slack credentials (a reference, resolved late)."""
-
-    core: Settings
-    bot_token: str | None = None
-    slack_api_url: str | None = None
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> RestopSettings:
-        values = os.environ if env is None else env
-        api_url = values.get("SLACK_API_URL") or None
-        if api_url and not api_url.endswith("/"):
-            api_url += "/"
-        return cls(
-            core=Settings.from_env(values),
-            bot_token=values.get("SLACK_BOT_TOKEN") or None,
-            slack_api_url=api_url,
-        )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,4 +1,9 @@
-"""Settings of the Lambda entry points (README "Settings"), read from the environment once."""
+"""Settings of the Lambda entry points (README "Settings"), read from the environment once.
+
+One tree per entry point: the core settings (``scheduler_core.settings.Settings``)
+plus the Slack part, read by the same functions, so each variable is read and
+normalised in one place.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,14 @@ from dataclasses import dataclass
 
 from scheduler_core.exceptions import ConfigError
 from scheduler_core.settings import Settings
+
+
+def slack_api_url(values: Mapping[str, str]) -> str | None:
+    """``SLACK_API_URL`` (the local mock), ending in "/" as slack_sdk expects; else None."""
+    api_url = values.get("SLACK_API_URL") or None
+    if api_url and not api_url.endswith("/"):
+        api_url += "/"
+    return api_url
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,12 +40,27 @@ class BotSettings:
             bot_token = values["SLACK_BOT_TOKEN"]
         except KeyError as err:
             raise ConfigError(f"missing environment variable {err.args[0]}") from err
-        api_url = values.get("SLACK_API_URL") or None
-        if api_url and not api_url.endswith("/"):
-            api_url += "/"
         return cls(
             core=Settings.from_env(values),
             signing_secret=signing_secret,
             bot_token=bot_token,
-            slack_api_url=api_url,
+            slack_api_url=slack_api_url(values),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class RestopSettings:
+    """The core settings plus the optional Slack credentials (a reference, resolved late)."""
+
+    core: Settings
+    bot_token: str | None = None
+    slack_api_url: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> RestopSettings:
+        values = os.environ if env is None else env
+        return cls(
+            core=Settings.from_env(values),
+            bot_token=values.get("SLACK_BOT_TOKEN") or None,
+            slack_api_url=slack_api_url(values),
         )
