@@ -273,7 +273,8 @@ def _item(entry: Any, field: str, report: Any) -> ResourceItem | None:
     )
     if params is None or options is None:
         return None
-    return options.model_copy(update={"params": params})
+    item: ResourceItem = options.model_copy(update={"params": params})
+    return item
 
 
 def _validated(

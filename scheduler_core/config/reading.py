@@ -7,7 +7,7 @@ stack. Also the short renderings of values and keys that error messages quote.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import yaml
 
@@ -48,11 +48,18 @@ def yaml_reason(exc: yaml.YAMLError) -> str:
     return f"{problem} (line {mark.line + 1})" if mark else str(problem)
 
 
+class Marked(Protocol):
+    """A position in the file (PyYAML's pure and C marks both have one)."""
+
+    line: int
+
+
 class LimitError(yaml.YAMLError):
     """The file is valid YAML but exceeds one of the limits above."""
 
-    def __init__(self, mark: yaml.Mark, problem: str) -> None:
-        self.line = mark.line + 1
+    def __init__(self, mark: Marked | None, problem: str) -> None:
+        # Events read from a stream always carry their position; 0 if one ever did not.
+        self.line = mark.line + 1 if mark is not None else 0
         self.problem = problem
         super().__init__(problem)
 
@@ -81,7 +88,7 @@ class UniqueKeyLoader(yaml.SafeLoader):
         self._depth = 0
         self._deepest = 0
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         event = self.peek_event()  # type: ignore[no-untyped-call]
         if isinstance(event, yaml.AliasEvent):
             target = self.anchors.get(event.anchor)
@@ -95,19 +102,22 @@ class UniqueKeyLoader(yaml.SafeLoader):
                         "recursive structures are not allowed",
                     )
                 self._count(extent, mark=event.start_mark, alias=True)
-            return super().compose_node(parent, index)  # type: ignore[no-untyped-call,no-any-return]
+            return super().compose_node(parent, index)
         collection = isinstance(event, yaml.CollectionStartEvent)
         depth, deepest, values = self._depth, self._deepest, self._values
         self._deepest = depth
         self._count(_Extent(values=1, levels=int(collection)), mark=event.start_mark, alias=False)
         self._depth += collection
-        node: yaml.Node = super().compose_node(parent, index)  # type: ignore[no-untyped-call]
+        node = super().compose_node(parent, index)
         self._depth = depth
-        self._extents[node] = _Extent(values=self._values - values, levels=self._deepest - depth)
+        if node is not None:
+            self._extents[node] = _Extent(
+                values=self._values - values, levels=self._deepest - depth
+            )
         self._deepest = max(deepest, self._deepest)
         return node
 
-    def _count(self, extent: _Extent, *, mark: yaml.Mark, alias: bool) -> None:
+    def _count(self, extent: _Extent, *, mark: Marked | None, alias: bool) -> None:
         """Add ``extent`` at the current position; refuse the file past a limit."""
         expanded = " once aliases are expanded" if alias else ""
         self._values += extent.values
@@ -128,7 +138,7 @@ class UniqueKeyLoader(yaml.SafeLoader):
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
-            return super().construct_object(node, deep=deep)  # type: ignore[no-untyped-call]
+            return super().construct_object(node, deep=deep)
         except (ValueError, OverflowError) as exc:
             # e.g. 2024-13-45 (resolved as a date) or an integer of 5000 digits.
             kind = node.tag.rsplit(":", 1)[-1]
@@ -142,7 +152,7 @@ class UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=deep)
             line = key_node.start_mark.line + 1
             try:
                 duplicate = key in seen
