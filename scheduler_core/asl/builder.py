@@ -7,7 +7,7 @@ from collections import deque
 from typing import Any
 
 from scheduler_core.actions import Action
-from scheduler_core.asl import runs, source, tracking
+from scheduler_core.asl import naming, runs, source, tracking
 from scheduler_core.asl.fragments import States
 from scheduler_core.asl.naming import StateNamer
 from scheduler_core.config.models import Composition, ParallelGroup, ResourceItem, Step
@@ -257,7 +257,7 @@ def _parallel_states(
     group: ParallelGroup, *, action: Action, next_state: str | None, namer: StateNamer
 ) -> tuple[str, States]:
     labels = ", ".join(item.label for item in group.parallel)
-    name = namer.claim(f"{action.value.capitalize()} in parallel: {{}}", labels)
+    name = namer.claim(naming.parallel(action.value.capitalize()).template, labels)
     branches = []
     for item in group.parallel:
         entry, states = _item_states(item, action=action, next_state=None, namer=namer)

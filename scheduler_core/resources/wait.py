@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from scheduler_core.asl import naming
 from scheduler_core.asl.fragments import States, link
 from scheduler_core.asl.naming import StateNamer
 from scheduler_core.fields import Count
@@ -31,7 +32,7 @@ class Wait(ResourceKind):
         next_state: str | None,
         namer: StateNamer,
     ) -> tuple[str, States]:
-        name = namer.for_subject(self.label(params))("Wait {}")
+        name = namer.for_subject(self.label(params))(naming.WAIT_STEP.template)
         return name, {name: {"Type": "Wait", "Seconds": params.seconds, **link(next_state)}}
 
     def read_status(self, params: WaitParams, clients: ClientFactory) -> None:
