@@ -10,6 +10,7 @@ from scheduler_core.resources.base import Action, ResourceKind, ResourceState, R
 from scheduler_core.resources.ec2_instance import Ec2Instance
 from scheduler_core.resources.ecs_service import EcsService
 from scheduler_core.resources.efs_file_system import EfsFileSystem
+from scheduler_core.resources.eks_nodegroup import EksNodegroup
 from scheduler_core.resources.fsx_windows_file_system import FsxWindowsFileSystem
 from scheduler_core.resources.rds_cluster import RdsCluster
 from scheduler_core.resources.rds_instance import RdsInstance
@@ -23,6 +24,7 @@ REGISTRY: dict[str, ResourceKind] = {
         Ec2Instance(),
         EcsService(),
         EfsFileSystem(),
+        EksNodegroup(),
         FsxWindowsFileSystem(),
         RdsCluster(),
         RdsInstance(),

@@ -188,3 +188,38 @@ def fsx_windows_file_system(em: Emulator, name: str, *, throughput: int = 64) ->
         "params": {"id": system_id, "throughput_capacity": throughput},
     }
     return Created(item, read)
+
+
+def eks_nodegroup(em: Emulator, name: str, *, desired: int = 2) -> Created:
+    """A node group ``workers`` of cluster ``name``, launched from a launch template so
+    that the emulator gives it its Auto Scaling group."""
+    ec2 = em.client("ec2")
+    ec2.create_launch_template(
+        LaunchTemplateName=name,
+        LaunchTemplateData={"ImageId": image_id(em), "InstanceType": "t3.micro"},
+    )
+    eks = em.client("eks")
+    eks.create_cluster(
+        name=name,
+        roleArn="arn:aws:iam::123456789012:role/eks-cluster",
+        resourcesVpcConfig={"subnetIds": ["subnet-0123456789abcdef0"]},
+    )
+    eks.create_nodegroup(
+        clusterName=name,
+        nodegroupName="workers",
+        nodeRole="arn:aws:iam::123456789012:role/eks-node",
+        subnets=["subnet-0123456789abcdef0"],
+        scalingConfig={"minSize": 1, "maxSize": 4, "desiredSize": desired},
+        launchTemplate={"name": name},
+    )
+
+    def read() -> str:
+        group = eks.describe_nodegroup(clusterName=name, nodegroupName="workers")["nodegroup"]
+        sizes = group["scalingConfig"]
+        return f"{group['status']} {sizes['minSize']}/{sizes['maxSize']}/{sizes['desiredSize']}"
+
+    item = {
+        "type": "eks_nodegroup",
+        "params": {"cluster_name": name, "name": "workers", "min": 1, "max": 4, "desired": desired},
+    }
+    return Created(item, read)

@@ -88,7 +88,7 @@ def settle(read: Callable[[], str], expected: str, timeout: float = 10) -> None:
 def resource_id(item: dict[str, Any]) -> str:
     """The id the emulator's faults know the resource by."""
     params = item["params"]
-    if item["type"] == "ecs_service":
+    if item["type"] in ("ecs_service", "eks_nodegroup"):
         return f"{params['cluster_name']}/{params['name']}"
     return str(params.get("id") or params["name"])
 
@@ -194,6 +194,12 @@ CASES: dict[str, KindCase] = {
         "64",
         "32",
         fsx_in_transition,
+    ),
+    "eks_nodegroup": KindCase(
+        moto_resources.eks_nodegroup,
+        "ACTIVE 1/4/2",
+        "ACTIVE 0/4/0",
+        status_is("UPDATING", "UPDATING"),
     ),
 }
 

@@ -83,6 +83,13 @@ SAMPLE_PARAMS: dict[str, dict[str, Any]] = {
     "ec2_instance": {"id": "i-0123456789abcdef0"},
     "ecs_service": {"cluster_name": "shop", "name": "api", "desired": "2"},
     "efs_file_system": {"id": "fs-1", "provisioned_throughput_in_mibps": "64.5"},
+    "eks_nodegroup": {
+        "cluster_name": "shop",
+        "name": "workers",
+        "min": "1",
+        "max": "3",
+        "desired": "2",
+    },
     "fsx_windows_file_system": {"id": "fs-2", "throughput_capacity": "64"},
     "rds_cluster": {"id": "staging-db"},
     "rds_instance": {"id": "db1"},
@@ -94,6 +101,7 @@ SAMPLE_LABELS = {
     "ec2_instance": "ec2_instance i-0123456789abcdef0",
     "ecs_service": "ecs_service shop/api",
     "efs_file_system": "efs_file_system fs-1",
+    "eks_nodegroup": "eks_nodegroup shop/workers",
     "fsx_windows_file_system": "fsx_windows_file_system fs-2",
     "rds_cluster": "rds_cluster staging-db",
     "rds_instance": "rds_instance db1",
@@ -139,6 +147,22 @@ ACTION_CALLS: dict[tuple[str, Action], tuple[str, dict[str, Any]]] = {
             "FileSystemId": "fs-1",
             "ThroughputMode": "provisioned",
             "ProvisionedThroughputInMibps": 1,
+        },
+    ),
+    ("eks_nodegroup", Action.START): (
+        "arn:aws:states:::aws-sdk:eks:updateNodegroupConfig",
+        {
+            "ClusterName": "shop",
+            "NodegroupName": "workers",
+            "ScalingConfig": {"MinSize": 1, "MaxSize": 3, "DesiredSize": 2},
+        },
+    ),
+    ("eks_nodegroup", Action.STOP): (
+        "arn:aws:states:::aws-sdk:eks:updateNodegroupConfig",
+        {
+            "ClusterName": "shop",
+            "NodegroupName": "workers",
+            "ScalingConfig": {"MinSize": 0, "MaxSize": 3, "DesiredSize": 0},
         },
     ),
     ("fsx_windows_file_system", Action.START): (
@@ -189,6 +213,10 @@ def describe_signature(kind: str, params: dict[str, Any]) -> str:
             {"Cluster": params.get("cluster_name"), "Services": [params.get("name")]},
         ),
         "efs_file_system": ("efs:describeFileSystems", {"FileSystemId": params.get("id")}),
+        "eks_nodegroup": (
+            "eks:describeNodegroup",
+            {"ClusterName": params.get("cluster_name"), "NodegroupName": params.get("name")},
+        ),
         "fsx_windows_file_system": (
             "fsx:describeFileSystems",
             {"FileSystemIds": [params.get("id")]},
@@ -2333,6 +2361,22 @@ def asg_params() -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+def eks_nodegroup_params() -> st.SearchStrategy[dict[str, Any]]:
+    sizes = st.lists(st.integers(0, 20), min_size=3, max_size=3).map(sorted)
+    return st.builds(
+        lambda cluster, name, s: {
+            "cluster_name": cluster,
+            "name": name,
+            "min": s[0],
+            "max": max(1, s[2]),
+            "desired": s[1],
+        },
+        IDS,
+        IDS,
+        sizes,
+    )
+
+
 PARAMS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "auto_scaling_group": asg_params(),
     "ec2_instance": st.fixed_dictionaries({"id": IDS}),
@@ -2342,6 +2386,7 @@ PARAMS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "efs_file_system": st.fixed_dictionaries(
         {"id": IDS, "provisioned_throughput_in_mibps": number(st.integers(1, 1024))}
     ),
+    "eks_nodegroup": eks_nodegroup_params(),
     "fsx_windows_file_system": st.fixed_dictionaries(
         {"id": IDS, "throughput_capacity": number(st.integers(8, 2048))}
     ),

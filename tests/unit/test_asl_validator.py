@@ -50,6 +50,8 @@ compositions:
       - type: fsx_windows_file_system
         params: {id: fs-0123456789abcdef0, throughput_capacity: 64}
         ready_timeout_seconds: 1
+      - type: eks_nodegroup
+        params: {cluster_name: shop, name: workers, min: 1, max: 3, desired: 2}
 """
 
 

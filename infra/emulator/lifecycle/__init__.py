@@ -21,6 +21,7 @@ Auto Scaling group   new instances ``Pending``, removed ones    60 / 30 s
 EC2 instance         ``pending`` / ``stopping``                 30 / 30 s
 EFS file system      ``updating`` after a throughput change     1 min
 FSx file system      ``FILE_SYSTEM_UPDATE`` action ``PENDING``  10 min
+EKS node group       ``UPDATING`` (its update ``InProgress``)   1 min
 ===================  =========================================  ==========
 
 Real time is the base time divided by the **speed** (``Emulator(speed=N)``, the
@@ -65,6 +66,7 @@ from infra.emulator.lifecycle import (
     autoscaling,
     ec2,
     ecs,
+    eks,
     rds,
     redshift,
     stepfunctions,
@@ -143,6 +145,7 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
     ec2,
     ecs,
     autoscaling,
+    eks,
     throttling,
 )
 
