@@ -15,6 +15,7 @@ from scheduler_core.resources.fsx_windows_file_system import FsxWindowsFileSyste
 from scheduler_core.resources.rds_cluster import RdsCluster
 from scheduler_core.resources.rds_instance import RdsInstance
 from scheduler_core.resources.redshift_cluster import RedshiftCluster
+from scheduler_core.resources.sagemaker_notebook_instance import SagemakerNotebookInstance
 from scheduler_core.resources.wait import Wait
 
 REGISTRY: dict[str, ResourceKind] = {
@@ -29,6 +30,7 @@ REGISTRY: dict[str, ResourceKind] = {
         RdsCluster(),
         RdsInstance(),
         RedshiftCluster(),
+        SagemakerNotebookInstance(),
         Wait(),
     )
 }

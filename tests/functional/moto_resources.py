@@ -223,3 +223,18 @@ def eks_nodegroup(em: Emulator, name: str, *, desired: int = 2) -> Created:
         "params": {"cluster_name": name, "name": "workers", "min": 1, "max": 4, "desired": desired},
     }
     return Created(item, read)
+
+
+def sagemaker_notebook_instance(em: Emulator, name: str) -> Created:
+    sagemaker = em.client("sagemaker")
+    sagemaker.create_notebook_instance(
+        NotebookInstanceName=name,
+        InstanceType="ml.t3.medium",
+        RoleArn="arn:aws:iam::123456789012:role/sagemaker",
+    )
+
+    def read() -> str:
+        found = sagemaker.describe_notebook_instance(NotebookInstanceName=name)
+        return str(found["NotebookInstanceStatus"])
+
+    return Created({"type": "sagemaker_notebook_instance", "params": {"name": name}}, read)

@@ -201,6 +201,12 @@ CASES: dict[str, KindCase] = {
         "ACTIVE 0/4/0",
         status_is("UPDATING", "UPDATING"),
     ),
+    "sagemaker_notebook_instance": KindCase(
+        moto_resources.sagemaker_notebook_instance,
+        "InService",
+        "Stopped",
+        status_is("Pending", "Stopping"),
+    ),
 }
 
 

@@ -94,6 +94,7 @@ SAMPLE_PARAMS: dict[str, dict[str, Any]] = {
     "rds_cluster": {"id": "staging-db"},
     "rds_instance": {"id": "db1"},
     "redshift_cluster": {"id": "warehouse"},
+    "sagemaker_notebook_instance": {"name": "research"},
     "wait": {"seconds": "30"},
 }
 SAMPLE_LABELS = {
@@ -106,6 +107,7 @@ SAMPLE_LABELS = {
     "rds_cluster": "rds_cluster staging-db",
     "rds_instance": "rds_instance db1",
     "redshift_cluster": "redshift_cluster warehouse",
+    "sagemaker_notebook_instance": "sagemaker_notebook_instance research",
 }
 # (kind, action) -> the action Task's Resource and Parameters, in Step Functions casing.
 ACTION_CALLS: dict[tuple[str, Action], tuple[str, dict[str, Any]]] = {
@@ -197,6 +199,14 @@ ACTION_CALLS: dict[tuple[str, Action], tuple[str, dict[str, Any]]] = {
         "arn:aws:states:::aws-sdk:redshift:pauseCluster",
         {"ClusterIdentifier": "warehouse"},
     ),
+    ("sagemaker_notebook_instance", Action.START): (
+        "arn:aws:states:::aws-sdk:sagemaker:startNotebookInstance",
+        {"NotebookInstanceName": "research"},
+    ),
+    ("sagemaker_notebook_instance", Action.STOP): (
+        "arn:aws:states:::aws-sdk:sagemaker:stopNotebookInstance",
+        {"NotebookInstanceName": "research"},
+    ),
 }
 
 
@@ -224,6 +234,10 @@ def describe_signature(kind: str, params: dict[str, Any]) -> str:
         "rds_cluster": ("rds:describeDBClusters", {"DbClusterIdentifier": params.get("id")}),
         "rds_instance": ("rds:describeDBInstances", {"DbInstanceIdentifier": params.get("id")}),
         "redshift_cluster": ("redshift:describeClusters", {"ClusterIdentifier": params.get("id")}),
+        "sagemaker_notebook_instance": (
+            "sagemaker:describeNotebookInstance",
+            {"NotebookInstanceName": params.get("name")},
+        ),
     }
     if kind == "wait":
         return f"wait {int(params['seconds'])}"
@@ -2393,6 +2407,7 @@ PARAMS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "rds_cluster": st.fixed_dictionaries({"id": IDS}),
     "rds_instance": st.fixed_dictionaries({"id": IDS}),
     "redshift_cluster": st.fixed_dictionaries({"id": IDS}),
+    "sagemaker_notebook_instance": st.fixed_dictionaries({"name": IDS}),
     "wait": st.fixed_dictionaries({"seconds": number(st.integers(0, 3600))}),
 }
 OPTIONS = {"wait_until_ready": st.booleans(), "ready_timeout_seconds": st.integers(1, 86400)}

@@ -52,6 +52,8 @@ compositions:
         ready_timeout_seconds: 1
       - type: eks_nodegroup
         params: {cluster_name: shop, name: workers, min: 1, max: 3, desired: 2}
+      - type: sagemaker_notebook_instance
+        params: {name: research}
 """
 
 

@@ -22,6 +22,7 @@ EC2 instance         ``pending`` / ``stopping``                 30 / 30 s
 EFS file system      ``updating`` after a throughput change     1 min
 FSx file system      ``FILE_SYSTEM_UPDATE`` action ``PENDING``  10 min
 EKS node group       ``UPDATING`` (its update ``InProgress``)   1 min
+SageMaker notebook   ``Pending`` / ``Stopping``                 5 / 2 min
 ===================  =========================================  ==========
 
 Real time is the base time divided by the **speed** (``Emulator(speed=N)``, the
@@ -69,6 +70,7 @@ from infra.emulator.lifecycle import (
     eks,
     rds,
     redshift,
+    sagemaker,
     stepfunctions,
     throttling,
 )
@@ -146,6 +148,7 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
     ecs,
     autoscaling,
     eks,
+    sagemaker,
     throttling,
 )
 
