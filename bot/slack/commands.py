@@ -15,7 +15,7 @@ from bot.slack.grammar import Command, Verb, help_text
 from bot.slack.services import Services, actor, next_run
 from bot.slack.warnings import confirmation_warnings
 from scheduler_core.config import Composition
-from scheduler_core.cron_words import describe_cron
+from scheduler_core.cron.words import describe_cron
 from scheduler_core.durations import format_duration
 from scheduler_core.runtime import read_status
 from scheduler_core.windows import analyse_windows, collect_windows

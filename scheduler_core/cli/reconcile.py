@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from scheduler_core import names
 from scheduler_core.actions import Action
 from scheduler_core.config.models import ON_DEMAND
-from scheduler_core.cron_words import describe_cron
+from scheduler_core.cron.words import describe_cron
 from scheduler_core.durations import format_duration
 from scheduler_core.reconcile import Change, Plan, apply_plan, plan_everything
 from scheduler_core.reconcile.windows import conflicts_for, window_analyses

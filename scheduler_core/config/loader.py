@@ -21,7 +21,6 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from scheduler_core import names
-from scheduler_core.config.cron import cron_problem
 from scheduler_core.config.models import (
     ON_DEMAND,
     Composition,
@@ -42,6 +41,7 @@ from scheduler_core.config.reading import (
     too_large,
     yaml_reason,
 )
+from scheduler_core.cron import cron_problem
 from scheduler_core.durations import parse_duration
 from scheduler_core.exceptions import ConfigError
 from scheduler_core.fields import shown

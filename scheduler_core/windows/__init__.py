@@ -4,6 +4,12 @@ Pure analysis (``analyse_windows``, ``next_occurrences``) makes no AWS calls and
 takes ``now`` as an argument; ``collect_windows`` reads the windows from AWS.
 """
 
+from scheduler_core.cron import (
+    CronExpressionError,
+    LocalCron,
+    Occurrence,
+    next_occurrences,
+)
 from scheduler_core.windows.analysis import (
     DEFAULT_WEEKS,
     WindowAnalysis,
@@ -17,12 +23,6 @@ from scheduler_core.windows.collect import (
     BackupRule,
     collect_windows,
     read_backup_plans,
-)
-from scheduler_core.windows.cron_time import (
-    CronExpressionError,
-    LocalCron,
-    Occurrence,
-    next_occurrences,
 )
 from scheduler_core.windows.resource_window import ResourceWindow
 from scheduler_core.windows.running import Interval, RunningTime, running_time, scheduled_running

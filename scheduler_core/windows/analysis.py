@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from scheduler_core.cron import CronExpressionError
 from scheduler_core.windows.brackets import Bracket
-from scheduler_core.windows.cron_time import CronExpressionError
 from scheduler_core.windows.resource_window import ResourceWindow
 from scheduler_core.windows.running import RunningTime, Schedule, running_time
 from scheduler_core.windows.specs import WindowKind

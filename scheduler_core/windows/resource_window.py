@@ -17,8 +17,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from scheduler_core.cron import CronExpressionError, LocalCron
 from scheduler_core.windows.brackets import MINUTES_PER_DAY, MINUTES_PER_WEEK
-from scheduler_core.windows.cron_time import CronExpressionError, LocalCron
 from scheduler_core.windows.specs import BackupRuleWindow, DailyWindow, WeeklyWindow, WindowKind
 
 DEFAULT_START_WINDOW_MINUTES = 480

@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from scheduler_core.config.models import ON_DEMAND
-from scheduler_core.windows.cron_time import LocalCron, Occurrence
+from scheduler_core.cron import ON_DEMAND, LocalCron, Occurrence
 
 _START, _STOP = 0, 1  # sort key: at the same instant the start is applied first
 

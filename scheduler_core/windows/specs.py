@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import ClassVar, Protocol
 
 from scheduler_core.actions import Action
+from scheduler_core.cron import LocalCron
 from scheduler_core.windows.brackets import (
     Bracket,
     cron_bracket,
@@ -25,7 +26,6 @@ from scheduler_core.windows.brackets import (
     margin_words,
     weekly_bracket,
 )
-from scheduler_core.windows.cron_time import LocalCron
 from scheduler_core.windows.shift import ShiftError, shift_cron
 
 _WINDOW_OPENS = "the window opens"

@@ -212,3 +212,27 @@ def test_shifted_expression_runs_exactly_shifted_in_utc() -> None:
         shift_cron("5 0 ? * MON-FRI *", -15), "Europe/Amsterdam", after=utc(2026, 1, 3), count=10
     )
     assert [run.utc - timedelta(minutes=15) for run in original] == [run.utc for run in moved]
+
+
+def test_the_cron_package_and_the_config_agree_on_the_on_demand_word() -> None:
+    # The window analysis reads ON_DEMAND from scheduler_core.cron so as not to load
+    # the resource kinds through the config models; both must mean the same word.
+    from scheduler_core import cron
+    from scheduler_core.config import models
+
+    assert cron.ON_DEMAND == models.ON_DEMAND == "on-demand"
+
+
+def test_cron_validation_and_stepping_are_one_package_that_loads_no_config() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, scheduler_core.cron, scheduler_core.cron.words; "
+        "print(sorted(m for m in sys.modules if m.startswith('scheduler_core.')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert "scheduler_core.config" not in loaded
+    assert "scheduler_core.resources" not in loaded

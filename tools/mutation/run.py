@@ -73,7 +73,9 @@ MODULES: dict[str, Module] = {
         (
             "scheduler_core/windows/analysis.py",
             "scheduler_core/windows/brackets.py",
-            "scheduler_core/windows/cron_time.py",
+            "scheduler_core/cron/expression.py",
+            "scheduler_core/cron/local_time.py",
+            "scheduler_core/cron/stepping.py",
             "scheduler_core/windows/resource_window.py",
             "scheduler_core/windows/running.py",
             "scheduler_core/windows/selection.py",

@@ -9,7 +9,6 @@ that day, and a wall time that fall-back repeats runs once, at its first instanc
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,21 +17,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pyawscron import AWSCron
 
-from scheduler_core.config.cron import cron_problem
-from scheduler_core.exceptions import BadInputError
+from scheduler_core.cron.expression import cron_fields
+from scheduler_core.cron.stepping import MINUTE, CronExpressionError, step
 
-_WRAPPED = re.compile(r"^\s*cron\((?P<fields>.*)\)\s*$", re.DOTALL)
 # Wall times run in order, but a moment's wall time can lie up to one DST shift
 # (at most two hours anywhere in the tz database) after earlier-running wall times.
 _DST_SLACK = timedelta(hours=3)
-_MINUTE = timedelta(minutes=1)
-# pyawscron fails on days that a month lacks (31 in April, 29 in February) and on
-# sparse expressions; the search then resumes a month later, at most this often.
-_MAX_MONTH_SKIPS = 120
-
-
-class CronExpressionError(BadInputError):
-    """A cron expression or timezone that cannot be evaluated."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,35 +31,6 @@ class Occurrence:
 
     local: datetime
     utc: datetime
-
-
-def cron_fields(expression: str) -> str:
-    """The six fields of an AWS cron expression, with or without ``cron(...)`` around them.
-
-    Raises:
-        CronExpressionError: the expression is not a valid six-field AWS cron expression.
-    """
-    match = _WRAPPED.match(expression)
-    fields = " ".join((match.group("fields") if match else expression).split())
-    problem = cron_problem(fields)
-    if problem:
-        raise CronExpressionError(f'invalid AWS cron expression "{expression}": {problem}')
-    return fields
-
-
-def evaluation_problem(cron: AWSCron) -> str | None:
-    """Why no time matches the expression, or None. pyawscron alone rejects valid
-    expressions it stumbles on (29 February, the 31st of a month); this retries."""
-    try:
-        _step(cron, datetime(2000, 1, 1), forward=True)
-    except CronExpressionError:
-        try:  # for pyawscron's own words on what is wrong, if it has any
-            cron.occurrence(datetime(2000, 1, 1, tzinfo=UTC)).next()
-            detail = ""
-        except Exception as exc:  # pyawscron raises bare ValueError/IndexError/Exception
-            detail = f" ({exc})"
-        return f"a field is out of range or malformed{detail}"
-    return None
 
 
 def zone_of(timezone: str) -> ZoneInfo:
@@ -106,7 +67,7 @@ class LocalCron:
     def after(self, moment: datetime) -> Iterator[Occurrence]:
         """Every occurrence strictly after ``moment`` (aware), in order."""
         cursor = self._wall(moment) - _DST_SLACK
-        while (found := _step(self._cron, cursor, forward=True)) is not None:
+        while (found := step(self._cron, cursor, forward=True)) is not None:
             cursor = found
             instant = self.to_utc(found)
             if instant is not None and instant > moment:
@@ -121,8 +82,8 @@ class LocalCron:
 
     def latest(self, moment: datetime) -> Occurrence | None:
         """The last occurrence at or before ``moment``, or None if there is none."""
-        cursor = self._wall(moment) + _DST_SLACK + _MINUTE
-        while (found := _step(self._cron, cursor, forward=False)) is not None:
+        cursor = self._wall(moment) + _DST_SLACK + MINUTE
+        while (found := step(self._cron, cursor, forward=False)) is not None:
             cursor = found
             instant = self.to_utc(found)
             if instant is not None and instant <= moment:
@@ -131,34 +92,6 @@ class LocalCron:
 
     def _wall(self, moment: datetime) -> datetime:
         return moment.astimezone(self.zone).replace(tzinfo=None, second=0, microsecond=0)
-
-
-def _step(cron: AWSCron, wall: datetime, *, forward: bool) -> datetime | None:
-    """Next (or previous) matching naive wall time strictly after (before) ``wall``."""
-    cursor = wall
-    for _ in range(_MAX_MONTH_SKIPS):
-        occurrence = cron.occurrence(cursor.replace(tzinfo=UTC))
-        try:
-            found = occurrence.next() if forward else occurrence.prev()
-        except Exception:  # pyawscron raises bare ValueError/IndexError/Exception
-            # Resume the search in the next (previous) month; each retry moves on.
-            if forward:
-                cursor = _next_month(cursor + _MINUTE) - _MINUTE
-            else:
-                cursor = _month_start(cursor - _MINUTE)
-            continue
-        return None if found is None else found.replace(tzinfo=None)
-    raise CronExpressionError(
-        f'cannot evaluate AWS cron expression "{cron.cron}" near {wall:%Y-%m-%d}'
-    )
-
-
-def _month_start(wall: datetime) -> datetime:
-    return datetime(wall.year, wall.month, 1)
-
-
-def _next_month(wall: datetime) -> datetime:
-    return datetime(wall.year + wall.month // 12, wall.month % 12 + 1, 1)
 
 
 def next_occurrences(

@@ -1,10 +1,18 @@
-"""AWS cron expressions (EventBridge Scheduler dialect): shape rules and validation."""
+"""What a valid AWS cron expression is (EventBridge Scheduler dialect)."""
 
 from __future__ import annotations
 
+import re
+
 from pyawscron import AWSCron
 
+from scheduler_core.cron.stepping import CronExpressionError, evaluation_problem
+
 FIELDS = ("minutes", "hours", "day-of-month", "month", "day-of-week", "year")
+# A composition's schedule is six cron fields or this word: run only when asked.
+ON_DEMAND = "on-demand"
+
+_WRAPPED = re.compile(r"^\s*cron\((?P<fields>.*)\)\s*$", re.DOTALL)
 
 
 def shape_problem(fields: str) -> str | None:
@@ -31,7 +39,18 @@ def cron_problem(expression: str) -> str | None:
         cron = AWSCron(expression)
     except Exception as exc:  # pyawscron raises bare ValueError/IndexError/KeyError
         return f"a field is out of range or malformed ({exc})"
-    # Imported here: the windows package itself builds on the config package.
-    from scheduler_core.windows.cron_time import evaluation_problem
-
     return evaluation_problem(cron)
+
+
+def cron_fields(expression: str) -> str:
+    """The six fields of an AWS cron expression, with or without ``cron(...)`` around them.
+
+    Raises:
+        CronExpressionError: the expression is not a valid six-field AWS cron expression.
+    """
+    match = _WRAPPED.match(expression)
+    fields = " ".join((match.group("fields") if match else expression).split())
+    problem = cron_problem(fields)
+    if problem:
+        raise CronExpressionError(f'invalid AWS cron expression "{expression}": {problem}')
+    return fields

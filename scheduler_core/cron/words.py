@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cron_descriptor import ExpressionDescriptor, Options
 
-from scheduler_core.config.models import ON_DEMAND
+from scheduler_core.cron.expression import ON_DEMAND
 
 
 def describe_cron(expression: str) -> str:
