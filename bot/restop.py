@@ -43,10 +43,23 @@ from scheduler_core.settings import Settings
 
 logger = Logger(service="envctl-restop")
 
-# Event ID -> the kind it is about (each kind names its own auto-start event).
-AUTO_START_EVENTS = {
-    kind.auto_start_event: kind for kind in REGISTRY.values() if kind.auto_start_event
-}
+
+def _auto_start_events() -> dict[str, tuple[str, ...]]:
+    """Event ID -> the type names of the kinds it can be about, in registry order.
+
+    Each kind names its own auto-start event, and several may share one: the clusters
+    of every engine the RDS API serves (Aurora, DocumentDB, Neptune) report
+    RDS-EVENT-0153. Their identifiers share one namespace, so the compositions tell
+    which kind the event's resource is.
+    """
+    events: dict[str, tuple[str, ...]] = {}
+    for kind in REGISTRY.values():
+        if kind.auto_start_event:
+            events[kind.auto_start_event] = (*events.get(kind.auto_start_event, ()), kind.type_name)
+    return events
+
+
+AUTO_START_EVENTS = _auto_start_events()
 TRIGGER = "restop"
 AUDIT_WHO = "aws rds auto-start"
 
@@ -55,24 +68,26 @@ AUDIT_WHO = "aws rds auto-start"
 class AutoStart:
     """An RDS resource that RDS started because it had been stopped for 7 days."""
 
-    resource_type: str  # the type name of a kind with an auto_start_event
+    # The type names of the kinds whose auto_start_event it is (one, or those sharing it).
+    resource_types: tuple[str, ...]
     identifier: str
 
     @property
     def label(self) -> str:
-        return f"{REGISTRY[self.resource_type].noun} {self.identifier}"
+        return f"{REGISTRY[self.resource_types[0]].noun} {self.identifier}"
 
 
 def auto_start_of(event: dict[str, Any]) -> AutoStart | None:
     """The auto-started resource an event reports, or None for any other event."""
     detail = event.get("detail") or {}
-    kind = AUTO_START_EVENTS.get(str(detail.get("EventID", "")))
-    if event.get("source") != "aws.rds" or kind is None:
+    resource_types = AUTO_START_EVENTS.get(str(detail.get("EventID", "")))
+    if event.get("source") != "aws.rds" or not resource_types:
         return None
-    resource_type = kind.type_name
     # SourceIdentifier is the id; the ARN's last part (…:db:<id>, …:cluster:<id>) backs it up.
     identifier = detail.get("SourceIdentifier") or str(detail.get("SourceArn", "")).rsplit(":")[-1]
-    return AutoStart(resource_type=resource_type, identifier=identifier) if identifier else None
+    if not identifier:
+        return None
+    return AutoStart(resource_types=resource_types, identifier=identifier)
 
 
 def compositions_with(config: Config, started: AutoStart) -> list[Composition]:
@@ -81,7 +96,7 @@ def compositions_with(config: Config, started: AutoStart) -> list[Composition]:
         composition
         for composition in config.compositions.values()
         if any(
-            item.type == started.resource_type
+            item.type in started.resource_types
             and item.kind.label(item.params) == started.identifier
             for item in composition.items()
         )

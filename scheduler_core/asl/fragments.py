@@ -2,7 +2,7 @@
 
 A resource step is a small loop that never trusts a single call:
 
-    Prepare → Describe → Is it ready? ──yes──► next step
+    Prepare → Describe (→ Describe members) → Is it ready? ──yes──► next step
                   ▲          │ actionable → Start/Stop ─► Describe (or next step
                   │          │                            when not waiting)
                   │          │ unusable   → Fail (cause names the resource)
@@ -11,7 +11,10 @@ A resource step is a small loop that never trusts a single call:
 
 Describing first makes "already in the target state" a success without calling
 the action at all; an "invalid state" error from the action (a race with
-someone else) sends the loop back to waiting instead of failing.
+someone else) sends the loop back to waiting instead of failing. A step may make a
+second describe call right after the first on every poll (a cluster's member
+instances); its selected result lands inside the first one's, at ``$.poll.<key>``,
+so that the same Choice conditions see both.
 """
 
 from __future__ import annotations
@@ -51,6 +54,8 @@ class PolledStep:
 
     Conditions are Choice rules evaluated against the describe result at ``$.poll``.
     ``actionable`` None means the action is idempotent: call it whenever not ready.
+    ``second_describe``, when given, is called after ``describe`` on every poll; its
+    selected result lands at ``$.poll.<second_describe_key>``.
     """
 
     kind: str
@@ -71,6 +76,8 @@ class PolledStep:
     # The retried errors of ``before``, which may call another service than the step.
     before_throttling_errors: tuple[str, ...] = ()
     before_generic_error: str | None = None
+    second_describe: SdkCall | None = None
+    second_describe_key: str = "members"
 
 
 def poll_plan(ready_timeout_seconds: int) -> tuple[int, int]:
@@ -155,6 +162,15 @@ def polled_step_states(
     describe_task = sdk_task(step.describe, result_path="$.poll", next_state=check)
     describe_task["Retry"] = retriers(step)
     describe_task["Catch"] = catch_all
+    states: States = {}
+    if step.second_describe is not None:
+        key = step.second_describe_key
+        second = name(f"Describe {key} of {{}}")
+        describe_task["Next"] = second
+        second_task = sdk_task(step.second_describe, result_path=f"$.poll.{key}", next_state=check)
+        second_task["Retry"] = retriers(step)
+        second_task["Catch"] = catch_all
+        states[second] = second_task
 
     act_task = sdk_task(
         step.action, result_path=None, next_state=describe if step.wait_until_ready else done
@@ -170,7 +186,6 @@ def polled_step_states(
     ]
 
     choices: list[dict[str, Any]] = []
-    states: States = {}
     if step.missing is not None:
         missing_state = name("Missing {}")
         choices.append({**step.missing, "Next": missing_state})

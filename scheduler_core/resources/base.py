@@ -222,6 +222,17 @@ class PolledKind(ResourceKind):
         """An SDK call to make once before the loop (none by default)."""
         return None
 
+    # Where ``second_describe_call``'s selected result lands: ``$.poll.<key>``.
+    second_describe_key: ClassVar[str] = "members"
+
+    def second_describe_call(self, params: Any, action: Action) -> SdkCall | None:
+        """An SDK call made right after ``describe_call`` on every poll (none by default).
+
+        Its selected result lands at ``$.poll.<second_describe_key>``, where the
+        conditions can read it (a cluster's members that are not ready yet).
+        """
+        return None
+
     @abstractmethod
     def conditions(self, params: Any, action: Action) -> dict[str, Any]:
         """Choice conditions on ``$.poll``: ready, and optionally actionable/unusable/missing."""
@@ -258,6 +269,8 @@ class PolledKind(ResourceKind):
                 f"{before_prefix}.RequestLimitExceededException",
             ),
             before_generic_error=f"{before_prefix}.{before_prefix}Exception",
+            second_describe=self.second_describe_call(params, action),
+            second_describe_key=self.second_describe_key,
             **self.conditions(params, action),
         )
         return polled_step_states(step, next_state=next_state, namer=namer)

@@ -257,9 +257,10 @@ def test_start_polls_through_the_transitional_state(
     assert created.read() == case.started
 
 
-def test_cluster_is_available_only_once_every_member_is(
+def test_cluster_is_available_before_its_members_are(
     aws_env: Emulator, aws: Aws, unique: str
 ) -> None:
+    """As AWS can: the emulated cluster finishes first, its member instances later."""
     created = moto_resources.rds_cluster(aws_env, f"m-{unique}", members=2)
     rds = aws_env.client("rds")
 
@@ -277,7 +278,73 @@ def test_cluster_is_available_only_once_every_member_is(
         assert created.read() == "starting"
         assert member_statuses() == ["starting", "starting"]
         settle(created.read, "available", timeout=6 * SLOW_SECONDS)
-    assert member_statuses() == ["available", "available"]
+        assert member_statuses() == ["starting", "starting"]
+        settle(lambda: ",".join(member_statuses()), "available,available", timeout=SLOW_SECONDS)
+
+
+def member_polls(aws: Aws, arn: str, subject: str) -> list[tuple[int, Poll]]:
+    """(history index, ``$.poll``) after each ``Describe members of <subject>``, in order."""
+    return [
+        (index, json.loads(event["stateExitedEventDetails"]["output"])["poll"])
+        for index, event in enumerate(history(aws, arn))
+        if event.get("stateExitedEventDetails", {}).get("name") == f"Describe members of {subject}"
+    ]
+
+
+def lagging(poll: Poll) -> list[str]:
+    """The members the poll saw out of the target status (sorting before or after it)."""
+    return sorted([*poll["members"]["before"], *poll["members"]["after"]])
+
+
+@pytest.mark.parametrize(
+    ("action", "target"), [(Action.START, "available"), (Action.STOP, "stopped")]
+)
+def test_cluster_step_is_done_only_once_every_member_is(
+    aws_env: Emulator, aws: Aws, unique: str, action: Action, target: str
+) -> None:
+    created = moto_resources.rds_cluster(aws_env, f"p-{unique}", members=2)
+    member, subject = f"p-{unique}-1", subject_of(created.item)
+    composed = composition(f"c-{unique}", [created.item])
+    if action is Action.START:
+        assert run(aws, composed, Action.STOP).status == "SUCCEEDED"
+    ensure_deployed(aws, composed)
+
+    def member_seen_behind() -> bool:
+        return any(
+            poll["status"] == target and lagging(poll) == [member]
+            for _, poll in member_polls(aws, arn, subject)
+        )
+
+    # One member's transition is held until a poll has seen the cluster done without it.
+    with lifecycle.never_ready(member):
+        arn = begin(aws, Settings(), composed, action)
+        deadline = time.monotonic() + 60
+        while not member_seen_behind():
+            assert time.monotonic() < deadline, member_polls(aws, arn, subject)
+            time.sleep(0.05)
+        # The status read agrees: not running (or stopped) while a member is behind.
+        params = composed.items()[0].params
+        status = REGISTRY["rds_cluster"].read_status(params, aws)
+        assert (status.state, status.detail) == (
+            "transitioning",
+            f"{target}; members not yet {target}: {member}",
+        )
+    result = follow(aws, arn, poll_seconds=0.1, timeout_seconds=120)
+
+    assert result.status == "SUCCEEDED", result.cause
+    seen = member_polls(aws, arn, subject)
+    behind = next(i for i, poll in seen if poll["status"] == target and lagging(poll) == [member])
+    last_index, last = seen[-1]
+    assert last["status"] == target and lagging(last) == []
+    names = [event.get("stateEnteredEventDetails", {}).get("name") for event in history(aws, arn)]
+    done = names.index(f"Done {subject}")
+    # The poll that saw the cluster done but a member not yet led to a wait, not to Done.
+    assert behind < names.index(f"Wait for {subject}", behind) < last_index < done
+    rds = aws_env.client("rds")
+    members = rds.describe_db_instances(
+        Filters=[{"Name": "db-cluster-id", "Values": [f"p-{unique}"]}]
+    )
+    assert {i["DBInstanceStatus"] for i in members["DBInstances"]} == {target}
 
 
 def test_stop_waits_while_the_instance_is_stopping(

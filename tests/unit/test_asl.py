@@ -386,7 +386,9 @@ def signature_of(states: States, name: str) -> StepSignature | None:
     if state["Type"] == "Task":
         match = SDK_ARN.match(state["Resource"])
         assert match
-        if match["action"].startswith("describe"):
+        # The describe whose result is the poll; a second one (a cluster's members)
+        # lands inside it and is part of the same step.
+        if match["action"].startswith("describe") and state["ResultPath"] == "$.poll":
             call = f"{match['service']}:{match['action']}"
             return f"{call} {json.dumps(state['Parameters'], sort_keys=True)}"
     if state["Type"] == "Wait" and not in_a_loop(states, name):
@@ -1122,7 +1124,11 @@ def test_readiness_loop_returns_from_wait_to_the_describe_call(kind: str) -> Non
 
     loop = reachable(states, [name]) & reachable(states, successors(states[name]))
     describes = [
-        n for n in loop if states[n]["Type"] == "Task" and ":describe" in states[n]["Resource"]
+        n
+        for n in loop
+        if states[n]["Type"] == "Task"
+        and ":describe" in states[n]["Resource"]
+        and states[n]["ResultPath"] == "$.poll"
     ]
     assert len(describes) == 1
 
@@ -1205,6 +1211,44 @@ def test_with_wait_until_ready_the_action_goes_back_to_describing(
     after = steps_scope(document)["States"][task["Next"]]
     assert after["Type"] == "Task"
     assert ":describe" in after["Resource"]
+
+
+# Clusters ready only once every member instance is -> the SDK service they call.
+MEMBER_KINDS = {"rds_cluster": "rds"}
+
+
+@pytest.mark.parametrize("action", list(Action))
+@pytest.mark.parametrize("kind", sorted(MEMBER_KINDS))
+def test_a_cluster_is_ready_only_when_every_member_instance_is(kind: str, action: Action) -> None:
+    states = steps_scope(machine_for(kind, action))["States"]
+    label, cluster_id = SAMPLE_LABELS[kind], SAMPLE_PARAMS[kind]["id"]
+    target = "available" if action is Action.START else "stopped"
+
+    describe, members = states[f"Describe {label}"], states[f"Describe members of {label}"]
+
+    # Every poll: the cluster, then right after it its members not yet in the target status.
+    assert describe["Next"] == f"Describe members of {label}"
+    assert members["Resource"] == (
+        f"arn:aws:states:::aws-sdk:{MEMBER_KINDS[kind]}:describeDBInstances"
+    )
+    assert members["Parameters"] == {"Filters": [{"Name": "db-cluster-id", "Values": [cluster_id]}]}
+    # Every member not in the target status: its status sorts before or after it.
+    assert members["ResultSelector"] == {
+        "before.$": f"$.DbInstances[?(@.DbInstanceStatus < '{target}')].DbInstanceIdentifier",
+        "after.$": f"$.DbInstances[?(@.DbInstanceStatus > '{target}')].DbInstanceIdentifier",
+    }
+    assert members["ResultPath"] == "$.poll.members"
+    assert {catch["Next"] for catch in members["Catch"]} == {f"Fail {label}"}
+    check = states[members["Next"]]
+    [ready] = [choice for choice in check["Choices"] if choice["Next"] == f"Done {label}"]
+    assert ready == {
+        "And": [
+            {"Variable": "$.poll.status", "StringEquals": target},
+            {"Variable": "$.poll.members.before[0]", "IsPresent": False},
+            {"Variable": "$.poll.members.after[0]", "IsPresent": False},
+        ],
+        "Next": f"Done {label}",
+    }
 
 
 # --- the top level: who asked, lease, audit, auto-stop, records ----------------------------------

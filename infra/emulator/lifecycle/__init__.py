@@ -11,9 +11,9 @@ kind                 transitional state(s)                      base time
 ===================  =========================================  ==========
 RDS DB instance      ``starting`` → available, ``stopping`` →   5 / 3 min
                      stopped
-Aurora DB cluster    the same; the cluster reports the          5 / 3 min
-                     transitional state until every member
-                     instance has finished too
+Aurora DB cluster    the same; its member instances finish      5 / 3 min
+                     1 min after the cluster (it is              + 1 min
+                     ``available`` while they are ``starting``)
 Redshift cluster     ``resuming`` / ``pausing``                 3 / 3 min
 ECS service          ``runningCount`` moves one task at a time  30 s a task
 Auto Scaling group   new instances ``Pending``, removed ones    60 / 30 s

@@ -1,8 +1,9 @@
 """RDS DB instances and Aurora clusters: ``starting`` / ``stopping``, blocking states.
 
-A cluster reports its transitional state until every member instance has finished
-too; its members start and stop with it. While ``faults.blocked`` shows a state
-such as ``backing-up``, a start or stop is refused as AWS refuses it.
+The member instances of a cluster start and stop with it but, as AWS can, finish a
+while after it (``rds_cluster.members``): the cluster reports ``available`` while a
+member is still ``starting``. While ``faults.blocked`` shows a state such as
+``backing-up``, a start or stop is refused as AWS refuses it.
 """
 
 from __future__ import annotations
@@ -20,16 +21,9 @@ SECONDS: dict[str, float] = {
     "rds_instance.stop": 180,
     "rds_cluster.start": 300,
     "rds_cluster.stop": 180,
+    # How much longer than their cluster the member instances take to start or stop.
+    "rds_cluster.members": 60,
 }
-
-
-def _cluster_status(cluster: Any, observed: str) -> str:
-    """A cluster is not available (or stopped) before every member instance is."""
-    if observed in ("available", "stopped"):
-        for member in cluster._members:
-            if member.status != observed:
-                return "starting" if observed == "available" else "stopping"
-    return observed
 
 
 def _wrap_instance(verb: str, via: str) -> Callable[[Any], Any]:
@@ -67,10 +61,11 @@ def _wrap_cluster(verb: str, via: str) -> Callable[[Any], Any]:
             seconds = duration(f"rds_cluster.{verb}")
             begin(cluster, cluster_identifier, via, seconds, set_status(cluster))
             target = "available" if verb == "start" else "stopped"
-            # The member instances start and stop with their cluster.
+            # The member instances start and stop with their cluster, and finish later.
+            later = seconds + duration("rds_cluster.members")
             for member in cluster._members:
                 member.status = target
-                begin(member, member.db_instance_identifier, via, seconds, set_status(member))
+                begin(member, member.db_instance_identifier, via, later, set_status(member))
             return answer
 
         return action
@@ -90,7 +85,6 @@ def install() -> None:
         "status",
         lambda cluster: cluster.db_cluster_identifier,
         raw=(original.fget, original.fset),  # type: ignore[arg-type]
-        extra=_cluster_status,
     )
     wrap_once(RDSBackend, "start_db_instance", _wrap_instance("start", "starting"))
     wrap_once(RDSBackend, "stop_db_instance", _wrap_instance("stop", "stopping"))
