@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pyawscron import AWSCron
+from pyawscron import AWSCron  # type: ignore[import-untyped]  # no stubs, no py.typed
 
 from scheduler_core.cron.stepping import CronExpressionError, evaluation_problem
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import islice
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pyawscron import AWSCron
+from pyawscron import AWSCron  # type: ignore[import-untyped]  # no stubs, no py.typed
 
 from scheduler_core.cron.expression import cron_fields
 from scheduler_core.cron.stepping import MINUTE, CronExpressionError, step

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from pyawscron import AWSCron
+from pyawscron import AWSCron  # type: ignore[import-untyped]  # no stubs, no py.typed
 
 from scheduler_core.exceptions import BadInputError
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cron_descriptor import ExpressionDescriptor, Options
+from cron_descriptor import ExpressionDescriptor, Options  # type: ignore[import-untyped]  # no stubs
 
 from scheduler_core.cron.expression import ON_DEMAND
 
