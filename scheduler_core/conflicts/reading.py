@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
-from scheduler_core.resources.base import ClientFactory, error_code, is_not_found
+from scheduler_core.aws_calls import ClientFactory, error_code, is_not_found
 
 logger = logging.getLogger(__name__)
 

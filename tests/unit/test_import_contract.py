@@ -233,21 +233,9 @@ def import_cycles(root: Path, packages: tuple[str, ...]) -> list[str]:
 
 # Cycles known and being removed elsewhere, each as the first module of its component
 # (the test names all of them). Empty this when they are gone: the goal is no cycle.
-KNOWN_CYCLES: dict[str, str] = {
-    # conflicts/reading.py imports scheduler_core.resources.base, which runs
-    # resources/__init__ (every kind), whose kinds import conflicts.scaling/tags, which
-    # import conflicts.reading: `import scheduler_core.conflicts.reading` on its own
-    # fails with ImportError. scheduler_core.aws_calls is the leaf module to use.
-    "scheduler_core.conflicts.reading": "conflicts.reading -> resources -> conflicts",
-}
-
-
 def test_no_import_cycles_in_scheduler_core_bot_and_infra() -> None:
     cycles = import_cycles(ROOT, PACKAGES)
-    new = [c for c in cycles if c.split(": ")[1].split(", ")[0] not in KNOWN_CYCLES]
-    assert new == [], "import cycles:\n" + "\n".join(new)
-    gone = set(KNOWN_CYCLES) - {c.split(": ")[1].split(", ")[0] for c in cycles}
-    assert not gone, f"these cycles are gone, remove them from KNOWN_CYCLES: {sorted(gone)}"
+    assert cycles == [], "import cycles:\n" + "\n".join(cycles)
 
 
 def write_package(root: Path, files: dict[str, str]) -> None:
