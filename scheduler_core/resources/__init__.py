@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from scheduler_core.resources.auto_scaling_group import AutoScalingGroup
 from scheduler_core.resources.base import Action, ResourceKind, ResourceState, ResourceStatus
+from scheduler_core.resources.docdb_cluster import DocdbCluster
 from scheduler_core.resources.ec2_instance import Ec2Instance
 from scheduler_core.resources.ecs_service import EcsService
 from scheduler_core.resources.efs_file_system import EfsFileSystem
@@ -22,6 +23,7 @@ REGISTRY: dict[str, ResourceKind] = {
     kind.type_name: kind
     for kind in (
         AutoScalingGroup(),
+        DocdbCluster(),
         Ec2Instance(),
         EcsService(),
         EfsFileSystem(),

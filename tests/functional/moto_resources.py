@@ -53,6 +53,29 @@ def rds_cluster(em: Emulator, name: str, *, members: int = 0) -> Created:
     return Created({"type": "rds_cluster", "params": {"id": name}}, read)
 
 
+def docdb_cluster(em: Emulator, name: str, *, members: int = 1) -> Created:
+    """A DocumentDB cluster (through the docdb API); ``members`` instances ``{name}-1``..."""
+    docdb = em.client("docdb")
+    docdb.create_db_cluster(
+        DBClusterIdentifier=name,
+        Engine="docdb",
+        MasterUsername="envctl",
+        MasterUserPassword="password-123",
+    )
+    for number in range(1, members + 1):
+        docdb.create_db_instance(
+            DBInstanceIdentifier=f"{name}-{number}",
+            DBClusterIdentifier=name,
+            Engine="docdb",
+            DBInstanceClass="db.r6g.large",
+        )
+
+    def read() -> str:
+        return docdb.describe_db_clusters(DBClusterIdentifier=name)["DBClusters"][0]["Status"]
+
+    return Created({"type": "docdb_cluster", "params": {"id": name}}, read)
+
+
 def rds_instance(em: Emulator, name: str) -> Created:
     rds = em.client("rds")
     rds.create_db_instance(

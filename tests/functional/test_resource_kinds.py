@@ -14,6 +14,7 @@ from tests.functional.helpers import called_actions, composition, run
 
 # kind -> (factory, state word when running, state word when stopped)
 KINDS: dict[str, tuple[Callable[..., moto_resources.Created], str, str]] = {
+    "docdb_cluster": (moto_resources.docdb_cluster, "available", "stopped"),
     "rds_cluster": (moto_resources.rds_cluster, "available", "stopped"),
     "rds_instance": (moto_resources.rds_instance, "available", "stopped"),
     "redshift_cluster": (moto_resources.redshift_cluster, "available", "paused"),

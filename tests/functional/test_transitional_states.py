@@ -159,6 +159,12 @@ CASES: dict[str, KindCase] = {
         "stopped",
         status_is("starting", "stopping"),
     ),
+    "docdb_cluster": KindCase(
+        lambda em, name: moto_resources.docdb_cluster(em, name, members=2),
+        "available",
+        "stopped",
+        status_is("starting", "stopping"),
+    ),
     "redshift_cluster": KindCase(
         moto_resources.redshift_cluster,
         "available",

@@ -80,6 +80,7 @@ StepSignature = str | tuple[str, ...]
 # One valid item per kind, with numbers written as strings the way Terraform users do.
 SAMPLE_PARAMS: dict[str, dict[str, Any]] = {
     "auto_scaling_group": {"name": "shop-workers", "min": "1", "max": "4", "desired": "2"},
+    "docdb_cluster": {"id": "docs"},
     "ec2_instance": {"id": "i-0123456789abcdef0"},
     "ecs_service": {"cluster_name": "shop", "name": "api", "desired": "2"},
     "efs_file_system": {"id": "fs-1", "provisioned_throughput_in_mibps": "64.5"},
@@ -99,6 +100,7 @@ SAMPLE_PARAMS: dict[str, dict[str, Any]] = {
 }
 SAMPLE_LABELS = {
     "auto_scaling_group": "auto_scaling_group shop-workers",
+    "docdb_cluster": "docdb_cluster docs",
     "ec2_instance": "ec2_instance i-0123456789abcdef0",
     "ecs_service": "ecs_service shop/api",
     "efs_file_system": "efs_file_system fs-1",
@@ -118,6 +120,14 @@ ACTION_CALLS: dict[tuple[str, Action], tuple[str, dict[str, Any]]] = {
     ("auto_scaling_group", Action.STOP): (
         "arn:aws:states:::aws-sdk:autoscaling:updateAutoScalingGroup",
         {"AutoScalingGroupName": "shop-workers", "MinSize": 0, "MaxSize": 0, "DesiredCapacity": 0},
+    ),
+    ("docdb_cluster", Action.START): (
+        "arn:aws:states:::aws-sdk:docdb:startDBCluster",
+        {"DbClusterIdentifier": "docs"},
+    ),
+    ("docdb_cluster", Action.STOP): (
+        "arn:aws:states:::aws-sdk:docdb:stopDBCluster",
+        {"DbClusterIdentifier": "docs"},
     ),
     ("ec2_instance", Action.START): (
         "arn:aws:states:::aws-sdk:ec2:startInstances",
@@ -217,6 +227,7 @@ def describe_signature(kind: str, params: dict[str, Any]) -> str:
             "autoscaling:describeAutoScalingGroups",
             {"AutoScalingGroupNames": [params.get("name")]},
         ),
+        "docdb_cluster": ("docdb:describeDBClusters", {"DbClusterIdentifier": params.get("id")}),
         "ec2_instance": ("ec2:describeInstances", {"InstanceIds": [params.get("id")]}),
         "ecs_service": (
             "ecs:describeServices",
@@ -1214,7 +1225,7 @@ def test_with_wait_until_ready_the_action_goes_back_to_describing(
 
 
 # Clusters ready only once every member instance is -> the SDK service they call.
-MEMBER_KINDS = {"rds_cluster": "rds"}
+MEMBER_KINDS = {"docdb_cluster": "docdb", "rds_cluster": "rds"}
 
 
 @pytest.mark.parametrize("action", list(Action))
@@ -2437,6 +2448,7 @@ def eks_nodegroup_params() -> st.SearchStrategy[dict[str, Any]]:
 
 PARAMS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "auto_scaling_group": asg_params(),
+    "docdb_cluster": st.fixed_dictionaries({"id": IDS}),
     "ec2_instance": st.fixed_dictionaries({"id": IDS}),
     "ecs_service": st.fixed_dictionaries(
         {"cluster_name": IDS, "name": IDS, "desired": number(st.integers(0, 50))}

@@ -54,6 +54,8 @@ compositions:
         params: {cluster_name: shop, name: workers, min: 1, max: 3, desired: 2}
       - type: sagemaker_notebook_instance
         params: {name: research}
+      - type: docdb_cluster
+        params: {id: docs}
 """
 
 

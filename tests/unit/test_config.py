@@ -14,8 +14,8 @@ from scheduler_core.exceptions import ConfigError
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "compositions.yaml"
 ALLOWED_TYPES = (
-    "auto_scaling_group, ec2_instance, ecs_service, efs_file_system, eks_nodegroup, "
-    "fsx_windows_file_system, rds_cluster, rds_instance, redshift_cluster, "
+    "auto_scaling_group, docdb_cluster, ec2_instance, ecs_service, efs_file_system, "
+    "eks_nodegroup, fsx_windows_file_system, rds_cluster, rds_instance, redshift_cluster, "
     "sagemaker_notebook_instance, wait"
 )
 COMPOSITION_KEYS = (

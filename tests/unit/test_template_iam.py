@@ -66,6 +66,7 @@ HANDLERS = {
     "RestopFunction": "bot.restop.handler",
 }
 SDK_SERVICE_TO_IAM = {
+    "docdb": "rds",
     "efs": "elasticfilesystem",
     "applicationautoscaling": "application-autoscaling",
     "sfn": "states",

@@ -14,6 +14,8 @@ RDS DB instance      ``starting`` → available, ``stopping`` →   5 / 3 min
 Aurora DB cluster    the same; its member instances finish      5 / 3 min
                      1 min after the cluster (it is              + 1 min
                      ``available`` while they are ``starting``)
+DocumentDB cluster   the same (moto lacks the ``docdb``         5 / 3 min
+                     engine: ``docdb`` adds it)
 Redshift cluster     ``resuming`` / ``pausing``                 3 / 3 min
 ECS service          ``runningCount`` moves one task at a time  30 s a task
 Auto Scaling group   new instances ``Pending``, removed ones    60 / 30 s
@@ -65,6 +67,7 @@ from typing import Protocol
 
 from infra.emulator.lifecycle import (
     autoscaling,
+    docdb,
     ec2,
     ecs,
     eks,
@@ -143,6 +146,7 @@ class Behaviour(Protocol):
 BEHAVIOURS: tuple[Behaviour, ...] = (
     stepfunctions,
     rds,
+    docdb,
     redshift,
     ec2,
     ecs,
