@@ -23,6 +23,7 @@ $(ASL_VALIDATOR):
 
 test: $(STAMP) $(ASL_VALIDATOR)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/python -m pytest -q
 

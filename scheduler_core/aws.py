@@ -40,7 +40,8 @@ class Aws:
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
-            self._clients[service] = self.session.client(
+            # The stubs type each service name as a literal; these are runtime strings.
+            self._clients[service] = self.session.client(  # type: ignore[call-overload]
                 service, region_name=self.region, config=_RETRIES
             )
         return self._clients[service]

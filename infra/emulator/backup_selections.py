@@ -238,7 +238,7 @@ def _response_list_backup_selections(self: BackupResponse) -> tuple[str, dict[st
     if not raw_max.isdigit():
         raise InvalidParameterValueException("MaxResults must be an integer.")
     page, next_token = self.backup_backend.list_backup_selections(  # type: ignore[attr-defined]
-        _path_ids(self)[0], int(raw_max), (query.get("nextToken") or [None])[0]
+        _path_ids(self)[0], int(raw_max), next(iter(query.get("nextToken") or []), None)
     )
     result: dict[str, Any] = {"BackupSelectionsList": [s.to_list_dict() for s in page]}
     if next_token:

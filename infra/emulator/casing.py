@@ -160,7 +160,8 @@ def install() -> None:
         )
         return self._get_task_failure_event(env=env, error=error_name(service, ex), cause=cause)
 
-    cls._normalise_parameters = normalise_parameters
-    cls._normalise_response = normalise_response
-    cls._from_error = from_error
-    cls._envctl_casing = True
+    # Patching moto's class in place: mypy rightly refuses method assignment.
+    cls._normalise_parameters = normalise_parameters  # type: ignore[method-assign]
+    cls._normalise_response = normalise_response  # type: ignore[method-assign]
+    cls._from_error = from_error  # type: ignore[method-assign]
+    setattr(cls, "_envctl_casing", True)  # noqa: B010 (a marker attribute moto lacks)

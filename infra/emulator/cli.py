@@ -19,9 +19,11 @@ def run_local(*, port: int, speed: float | None = None, stop: threading.Event | 
     environment = emulator.environment()
     print(f"Local AWS emulator (moto) listening on {emulator.endpoint_url}")
     print("Step Functions executions run for real; roles and the envctl table exist.")
+    speed = emulator.speed or 1
+    rds_start = lifecycle.BASE_SECONDS["rds_instance.start"] / speed
     print(
-        f"Resources take time to start and stop, {emulator.speed:g} times faster than in AWS "
-        f"(an RDS start: {lifecycle.BASE_SECONDS['rds_instance.start'] / emulator.speed:.1f} s)."
+        f"Resources take time to start and stop, {speed:g} times faster than in AWS "
+        f"(an RDS start: {rds_start:.1f} s)."
     )
     print("Point envctl (or any AWS SDK) at it from another shell:")
     for name, value in environment.items():

@@ -38,7 +38,7 @@ def _is_indefinite(path: str) -> bool:
 
 def extract_json(path: str, data: Any) -> Any:
     """Jayway-style evaluation of a JSONPath against state data."""
-    from jsonpath_ng.ext import parse
+    from jsonpath_ng.ext.parser import parse
     from moto.stepfunctions.parser.asl.utils.json_path import NoSuchJsonPathError
 
     matches = parse(path).find(data)
@@ -61,7 +61,7 @@ def _install_json_path() -> None:
             name.startswith("moto.stepfunctions")
             and getattr(module, "extract_json", None) is original
         ):
-            module.extract_json = extract_json
+            setattr(module, "extract_json", extract_json)  # noqa: B010 (patching moto)
 
 
 _WRITES = threading.RLock()
@@ -114,8 +114,8 @@ def install() -> None:
             service.running_count, service.pending_count = service.desired_count, 0
             return service
 
-        EC2ContainerServiceBackend.create_service = create_service
-        EC2ContainerServiceBackend._envctl_scheduler = True
+        EC2ContainerServiceBackend.create_service = create_service  # type: ignore[method-assign]
+        setattr(EC2ContainerServiceBackend, "_envctl_scheduler", True)  # noqa: B010 (a marker)
 
     _install_update_schedule()
     _install_atomic_dynamodb_writes()

@@ -118,7 +118,8 @@ class Emulator:
         self.stop()
 
     def client(self, service: str) -> Any:
-        return boto3.client(
+        # The stubs type each service name as a literal; this one is a runtime string.
+        return boto3.client(  # type: ignore[call-overload]
             service,
             region_name=REGION,
             endpoint_url=self.endpoint_url,

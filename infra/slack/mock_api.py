@@ -266,6 +266,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = _parse_body(self.rfile.read(length), self.headers.get("Content-Type", ""))
         params = {**dict(parse_qsl(split.query, keep_blank_values=True)), **body}
         headers = dict(self.headers.items())
+        response: dict[str, Any]
         if split.path.startswith(RESPONSE_URL_PREFIX):
             # Slack does not authenticate response_url posts: the URL itself is the secret.
             method, response = RESPONSE_URL_METHOD, {"ok": True}

@@ -80,7 +80,7 @@ def _state_machine_changes(
         if found is None:
             changes.append(_create_machine(spec, role_arn, desired.deployment))
             continue
-        fields = {}
+        fields: dict[str, tuple[str | None, str | None]] = {}
         if found.definition != spec.definition:
             fields["definition"] = ("(differs)", "(generated)")
         if found.role_arn != role_arn:
@@ -166,10 +166,12 @@ def _group_and_schedule_changes(desired: Desired, live: Live, *, prune: bool) ->
         wanted = {s.name: s for s in desired.schedules.values() if s.group == group}
         changes.extend(_schedule_changes(composition, group, wanted, schedules))
     if prune:
-        for group in live.groups.values():
-            if group.name in desired.groups or not owned_by(group.tags, desired.deployment):
+        for live_group in live.groups.values():
+            if live_group.name in desired.groups or not owned_by(
+                live_group.tags, desired.deployment
+            ):
                 continue
-            changes.extend(_prune_group(group))
+            changes.extend(_prune_group(live_group))
     return changes
 
 
@@ -216,7 +218,7 @@ def _schedule_changes(
                 )
             )
             continue
-        differences = spec.differences(live[name])
+        differences = spec.differences(dict(live[name]))
         if differences:
             state = spec.state or live[name].get("State", "ENABLED")
             call = Call(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from botocore.exceptions import ClientError
 
@@ -100,7 +100,8 @@ class Lease:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            return _holder(exc.response.get("Item")) or NOBODY
+            item = cast("dict[str, Any] | None", exc.response.get("Item"))
+            return _holder(item) or NOBODY
         return None
 
     def cancel(self, execution_arn: str) -> None:
