@@ -13,6 +13,7 @@ from scheduler_core.resources.ecs_service import EcsService
 from scheduler_core.resources.efs_file_system import EfsFileSystem
 from scheduler_core.resources.eks_nodegroup import EksNodegroup
 from scheduler_core.resources.fsx_windows_file_system import FsxWindowsFileSystem
+from scheduler_core.resources.neptune_cluster import NeptuneCluster
 from scheduler_core.resources.rds_cluster import RdsCluster
 from scheduler_core.resources.rds_instance import RdsInstance
 from scheduler_core.resources.redshift_cluster import RedshiftCluster
@@ -29,6 +30,7 @@ REGISTRY: dict[str, ResourceKind] = {
         EfsFileSystem(),
         EksNodegroup(),
         FsxWindowsFileSystem(),
+        NeptuneCluster(),
         RdsCluster(),
         RdsInstance(),
         RedshiftCluster(),

@@ -76,6 +76,24 @@ def docdb_cluster(em: Emulator, name: str, *, members: int = 1) -> Created:
     return Created({"type": "docdb_cluster", "params": {"id": name}}, read)
 
 
+def neptune_cluster(em: Emulator, name: str, *, members: int = 1) -> Created:
+    """A Neptune DB cluster (through the neptune API); ``members`` instances ``{name}-1``..."""
+    neptune = em.client("neptune")
+    neptune.create_db_cluster(DBClusterIdentifier=name, Engine="neptune")
+    for number in range(1, members + 1):
+        neptune.create_db_instance(
+            DBInstanceIdentifier=f"{name}-{number}",
+            DBClusterIdentifier=name,
+            Engine="neptune",
+            DBInstanceClass="db.r6g.large",
+        )
+
+    def read() -> str:
+        return neptune.describe_db_clusters(DBClusterIdentifier=name)["DBClusters"][0]["Status"]
+
+    return Created({"type": "neptune_cluster", "params": {"id": name}}, read)
+
+
 def rds_instance(em: Emulator, name: str) -> Created:
     rds = em.client("rds")
     rds.create_db_instance(

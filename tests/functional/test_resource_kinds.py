@@ -27,6 +27,7 @@ KINDS: dict[str, tuple[Callable[..., moto_resources.Created], str, str]] = {
     ),
     "efs_file_system": (moto_resources.efs_file_system, "64", "1"),
     "fsx_windows_file_system": (moto_resources.fsx_windows_file_system, "64", "32"),
+    "neptune_cluster": (moto_resources.neptune_cluster, "available", "stopped"),
     "eks_nodegroup": (moto_resources.eks_nodegroup, "ACTIVE 1/4/2", "ACTIVE 0/4/0"),
     "sagemaker_notebook_instance": (
         moto_resources.sagemaker_notebook_instance,

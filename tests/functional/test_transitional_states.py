@@ -165,6 +165,12 @@ CASES: dict[str, KindCase] = {
         "stopped",
         status_is("starting", "stopping"),
     ),
+    "neptune_cluster": KindCase(
+        lambda em, name: moto_resources.neptune_cluster(em, name, members=2),
+        "available",
+        "stopped",
+        status_is("starting", "stopping"),
+    ),
     "redshift_cluster": KindCase(
         moto_resources.redshift_cluster,
         "available",

@@ -92,6 +92,7 @@ SAMPLE_PARAMS: dict[str, dict[str, Any]] = {
         "desired": "2",
     },
     "fsx_windows_file_system": {"id": "fs-2", "throughput_capacity": "64"},
+    "neptune_cluster": {"id": "graph"},
     "rds_cluster": {"id": "staging-db"},
     "rds_instance": {"id": "db1"},
     "redshift_cluster": {"id": "warehouse"},
@@ -106,6 +107,7 @@ SAMPLE_LABELS = {
     "efs_file_system": "efs_file_system fs-1",
     "eks_nodegroup": "eks_nodegroup shop/workers",
     "fsx_windows_file_system": "fsx_windows_file_system fs-2",
+    "neptune_cluster": "neptune_cluster graph",
     "rds_cluster": "rds_cluster staging-db",
     "rds_instance": "rds_instance db1",
     "redshift_cluster": "redshift_cluster warehouse",
@@ -185,6 +187,14 @@ ACTION_CALLS: dict[tuple[str, Action], tuple[str, dict[str, Any]]] = {
         "arn:aws:states:::aws-sdk:fsx:updateFileSystem",
         {"FileSystemId": "fs-2", "WindowsConfiguration": {"ThroughputCapacity": 32}},
     ),
+    ("neptune_cluster", Action.START): (
+        "arn:aws:states:::aws-sdk:neptune:startDBCluster",
+        {"DbClusterIdentifier": "graph"},
+    ),
+    ("neptune_cluster", Action.STOP): (
+        "arn:aws:states:::aws-sdk:neptune:stopDBCluster",
+        {"DbClusterIdentifier": "graph"},
+    ),
     ("rds_cluster", Action.START): (
         "arn:aws:states:::aws-sdk:rds:startDBCluster",
         {"DbClusterIdentifier": "staging-db"},
@@ -241,6 +251,10 @@ def describe_signature(kind: str, params: dict[str, Any]) -> str:
         "fsx_windows_file_system": (
             "fsx:describeFileSystems",
             {"FileSystemIds": [params.get("id")]},
+        ),
+        "neptune_cluster": (
+            "neptune:describeDBClusters",
+            {"DbClusterIdentifier": params.get("id")},
         ),
         "rds_cluster": ("rds:describeDBClusters", {"DbClusterIdentifier": params.get("id")}),
         "rds_instance": ("rds:describeDBInstances", {"DbInstanceIdentifier": params.get("id")}),
@@ -1225,7 +1239,7 @@ def test_with_wait_until_ready_the_action_goes_back_to_describing(
 
 
 # Clusters ready only once every member instance is -> the SDK service they call.
-MEMBER_KINDS = {"docdb_cluster": "docdb", "rds_cluster": "rds"}
+MEMBER_KINDS = {"docdb_cluster": "docdb", "neptune_cluster": "neptune", "rds_cluster": "rds"}
 
 
 @pytest.mark.parametrize("action", list(Action))
@@ -2460,6 +2474,7 @@ PARAMS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "fsx_windows_file_system": st.fixed_dictionaries(
         {"id": IDS, "throughput_capacity": number(st.integers(8, 2048))}
     ),
+    "neptune_cluster": st.fixed_dictionaries({"id": IDS}),
     "rds_cluster": st.fixed_dictionaries({"id": IDS}),
     "rds_instance": st.fixed_dictionaries({"id": IDS}),
     "redshift_cluster": st.fixed_dictionaries({"id": IDS}),

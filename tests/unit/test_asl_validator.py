@@ -56,6 +56,8 @@ compositions:
         params: {name: research}
       - type: docdb_cluster
         params: {id: docs}
+      - type: neptune_cluster
+        params: {id: graph}
 """
 
 

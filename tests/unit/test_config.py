@@ -15,8 +15,8 @@ from scheduler_core.exceptions import ConfigError
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "compositions.yaml"
 ALLOWED_TYPES = (
     "auto_scaling_group, docdb_cluster, ec2_instance, ecs_service, efs_file_system, "
-    "eks_nodegroup, fsx_windows_file_system, rds_cluster, rds_instance, redshift_cluster, "
-    "sagemaker_notebook_instance, wait"
+    "eks_nodegroup, fsx_windows_file_system, neptune_cluster, rds_cluster, rds_instance, "
+    "redshift_cluster, sagemaker_notebook_instance, wait"
 )
 COMPOSITION_KEYS = (
     "description, timezone, start_resources_at, stop_resources_at, auto_stop_after, "

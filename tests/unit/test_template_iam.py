@@ -68,6 +68,7 @@ HANDLERS = {
 SDK_SERVICE_TO_IAM = {
     "docdb": "rds",
     "efs": "elasticfilesystem",
+    "neptune": "rds",
     "applicationautoscaling": "application-autoscaling",
     "sfn": "states",
 }

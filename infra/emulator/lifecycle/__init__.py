@@ -16,6 +16,7 @@ Aurora DB cluster    the same; its member instances finish      5 / 3 min
                      ``available`` while they are ``starting``)
 DocumentDB cluster   the same (moto lacks the ``docdb``         5 / 3 min
                      engine: ``docdb`` adds it)
+Neptune DB cluster   the same (moto has the engine)             5 / 3 min
 Redshift cluster     ``resuming`` / ``pausing``                 3 / 3 min
 ECS service          ``runningCount`` moves one task at a time  30 s a task
 Auto Scaling group   new instances ``Pending``, removed ones    60 / 30 s
