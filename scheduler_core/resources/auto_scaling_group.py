@@ -20,6 +20,7 @@ from scheduler_core.resources.base import (
     ResourceState,
     ResourceStatus,
     all_of,
+    check_sizes,
     is_number,
     is_present,
 )
@@ -38,11 +39,7 @@ class AutoScalingGroupParams(Params):
 
     @model_validator(mode="after")
     def _desired_within_bounds(self) -> AutoScalingGroupParams:
-        if not self.min <= self.desired <= self.max:
-            raise ValueError(
-                f"expected min <= desired <= max, got min {self.min}, "
-                f"desired {self.desired}, max {self.max}"
-            )
+        check_sizes(self.min, self.desired, self.max)
         return self
 
 

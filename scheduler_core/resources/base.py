@@ -89,6 +89,14 @@ class Params(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def check_sizes(minimum: int, desired: int, maximum: int) -> None:
+    """Refuse group sizes out of order (Auto Scaling groups, EKS node groups)."""
+    if not minimum <= desired <= maximum:
+        raise ValueError(
+            f"expected min <= desired <= max, got min {minimum}, desired {desired}, max {maximum}"
+        )
+
+
 @dataclass(frozen=True, kw_only=True)
 class KindIam:
     """The IAM actions a kind needs, as ``template.yaml`` must grant them.

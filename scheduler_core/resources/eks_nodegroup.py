@@ -47,6 +47,7 @@ from scheduler_core.resources.base import (
     ResourceState,
     ResourceStatus,
     all_of,
+    check_sizes,
     error_code,
     error_message,
     is_number,
@@ -71,11 +72,7 @@ class EksNodegroupParams(Params):
 
     @model_validator(mode="after")
     def _desired_within_bounds(self) -> EksNodegroupParams:
-        if not self.min <= self.desired <= self.max:
-            raise ValueError(
-                f"expected min <= desired <= max, got min {self.min}, "
-                f"desired {self.desired}, max {self.max}"
-            )
+        check_sizes(self.min, self.desired, self.max)
         return self
 
 
