@@ -8,7 +8,6 @@ reports it with the RDS cluster event RDS-EVENT-0153, as for Aurora.
 
 from __future__ import annotations
 
-from scheduler_core.conflicts.identity import TargetIdentity, by_id
 from scheduler_core.resources.rds import ClusterParams, RdsApiCluster
 
 
@@ -18,12 +17,3 @@ class NeptuneCluster(RdsApiCluster):
     service = "neptune"
     error_prefix = "Neptune"
     invalid_state_errors = ("Neptune.InvalidDbClusterStateException",)
-
-    def schedule_identity(self, params: ClusterParams) -> TargetIdentity:
-        return by_id(
-            params.id,
-            service="neptune",
-            keys=("dbclusteridentifier",),
-            arn_prefix="cluster:",
-            arn_service="rds",
-        )

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from scheduler_core.asl.fragments import SdkCall
 from scheduler_core.aws_calls import ClientFactory, is_not_found, tags_of
+from scheduler_core.conflicts.identity import TargetIdentity, by_id
 from scheduler_core.conflicts.tags import tag_value
 from scheduler_core.fields import Identifier
 from scheduler_core.resources.base import (
@@ -147,6 +148,16 @@ class RdsApiCluster(StatusStringKind):
     stopped_status = "stopped"
     unusable_statuses = RDS_UNUSABLE
     noun = "DB cluster"
+
+    def schedule_identity(self, params: ClusterParams) -> TargetIdentity:
+        # Whichever SDK service starts it, the ARN is an RDS one.
+        return by_id(
+            params.id,
+            service=self.service,
+            keys=("dbclusteridentifier",),
+            arn_prefix="cluster:",
+            arn_service="rds",
+        )
 
     def label(self, params: ClusterParams) -> str:
         return params.id

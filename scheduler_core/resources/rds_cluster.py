@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from scheduler_core.conflicts.identity import TargetIdentity, by_id
 from scheduler_core.resources.rds import DB_CLUSTERS, ClusterParams, RdsApiCluster
 
 if TYPE_CHECKING:
@@ -21,9 +20,6 @@ class RdsCluster(RdsApiCluster):
     service = "rds"
     error_prefix = "Rds"
     invalid_state_errors = ("Rds.InvalidDbClusterStateException",)
-
-    def schedule_identity(self, params: ClusterParams) -> TargetIdentity:
-        return by_id(params.id, service="rds", keys=("dbclusteridentifier",), arn_prefix="cluster:")
 
     def scheduler_tag(self, reader: SourceReader, params: ClusterParams, key: str) -> str | None:
         return DB_CLUSTERS.scheduler_tag(reader, params.id, key)
