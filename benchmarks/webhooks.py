@@ -70,15 +70,14 @@ import yaml
 # Run as `python benchmarks/<name>.py`: this folder is on sys.path.
 from figures import Latency, latency, ms, print_table, ratio
 
+from bot.settings import WebhookSettings
 from bot.webhook_handler import build_api
 from bot.webhooks.app import WebhookApi
-from bot.webhooks.security import WebhookSettings
 from infra.emulator.server import Emulator
 from infra.serve import LocalContext, LocalServer, _serialised
 from infra.slack.signing import api_gateway_event
 from scheduler_core.resources import Action
 from scheduler_core.runtime import ensure_state_machine
-from scheduler_core.settings import Settings
 
 API_KEY = "bench-key-0123456789"
 WRONG_KEY = "not-the-api-key-0000"
@@ -453,9 +452,7 @@ def main() -> int:
             config = write_config(Path(directory))
             os.environ["ENVCTL_CONFIG"] = str(config)
             create_database(emulator)
-            api = build_api(
-                settings=Settings.from_env(), webhook_settings=WebhookSettings.from_env()
-            )
+            api = build_api(WebhookSettings.from_env())
             deploy(api)
 
             print(

@@ -17,14 +17,13 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 
+from bot.settings import WebhookSettings
 from bot.webhooks.app import WebhookApi
 from bot.webhooks.events import proxy_error
-from bot.webhooks.security import WebhookSettings
 from scheduler_core.aws import Aws
 from scheduler_core.config import load_config
 from scheduler_core.exceptions import ConfigError
 from scheduler_core.runtime.operations import Runtime
-from scheduler_core.settings import Settings
 
 logger = Logger(service="envctl-webhooks")
 IDEMPOTENCY_SECONDS = 3600
@@ -56,14 +55,14 @@ def idempotency(table_name: str, aws: Aws) -> tuple[Any, IdempotencyConfig]:
     return decorate, config
 
 
-def build_api(
-    *, settings: Settings | None = None, webhook_settings: WebhookSettings | None = None
-) -> WebhookApi:
-    core = settings or Settings.from_env()
+def build_api(settings: WebhookSettings | None = None) -> WebhookApi:
+    """The API of one container: its settings are read from the environment once."""
+    settings = settings or WebhookSettings.from_env()
+    core = settings.core
     aws = Aws()
     decorate, config = idempotency(core.table_name, aws)
     return WebhookApi(
-        settings=webhook_settings or WebhookSettings.from_env(),
+        settings=settings,
         config=cache(lambda: load_config(core.config_path)),
         runtime=cache(lambda: Runtime(aws, core)),
         idempotent=decorate,

@@ -255,14 +255,11 @@ def run_serve(*, port: int, config_path: str | None = None) -> int:
     if not env.get("SLACK_SIGNING_SECRET"):
         env["SLACK_SIGNING_SECRET"] = secrets.token_hex(16)
         print(f"SLACK_SIGNING_SECRET={env['SLACK_SIGNING_SECRET']} (generated for this run)")
+    from bot.settings import WebhookSettings
     from bot.slack_handler import verified
     from bot.webhook_handler import build_api
-    from bot.webhooks.security import WebhookSettings
-    from scheduler_core.settings import Settings
 
-    webhooks = build_api(
-        settings=Settings.from_env(env), webhook_settings=WebhookSettings.from_env(env)
-    )
+    webhooks = build_api(WebhookSettings.from_env(env))
     bot_settings = BotSettings.from_env(env)
     server = LocalServer(
         # As on Lambda: the signature is checked before Bolt parses anything.

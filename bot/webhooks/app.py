@@ -28,6 +28,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from botocore.exceptions import BotoCoreError, ClientError
 
+from bot.settings import WebhookSettings
 from bot.webhooks.events import (
     Request,
     clean_event,
@@ -46,7 +47,6 @@ from bot.webhooks.models import (
 )
 from bot.webhooks.security import (
     MalformedBodyError,
-    WebhookSettings,
     allowed,
     check_idempotency_key,
     execution_name,
@@ -254,7 +254,10 @@ class WebhookApi:
         @app.get(f"{BASE}/compositions/<name>", summary="Live state of a composition")
         def status(name: Annotated[str, Path()]) -> dict[str, Any]:
             composition = self.config().get(name)  # its allowlist was checked before
-            return read_status(self.runtime().aws, composition).as_json()
+            runtime = self.runtime()
+            return read_status(
+                runtime.aws, composition, table_name=runtime.settings.table_name
+            ).as_json()
 
         @app.get(
             f"{BASE}/compositions",

@@ -9,12 +9,9 @@ import hmac
 import ipaddress
 import json
 import math
-import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from bot.secrets import resolve_secret
 from scheduler_core.exceptions import BadInputError, ConfigError
 from scheduler_core.text import is_plain
 
@@ -51,24 +48,6 @@ def parse_networks(values: Iterable[str], *, setting: str) -> tuple[Network, ...
         except ValueError as exc:
             raise ConfigError(f"{setting}: {value!r} is not an IPv4/IPv6 address or CIDR") from exc
     return tuple(networks)
-
-
-@dataclass(frozen=True, kw_only=True)
-class WebhookSettings:
-    api_keys: dict[str, str] = field(default_factory=dict)
-    ip_allowlist: tuple[Network, ...] = ()
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> WebhookSettings:
-        values = os.environ if env is None else env
-        keys_setting = values.get("ENVCTL_WEBHOOK_API_KEYS", "")
-        allowlist = values.get("ENVCTL_WEBHOOK_IP_ALLOWLIST", "")
-        return cls(
-            api_keys=parse_api_keys(resolve_secret(keys_setting)) if keys_setting else {},
-            ip_allowlist=parse_networks(
-                filter(None, allowlist.split(",")), setting="ENVCTL_WEBHOOK_IP_ALLOWLIST"
-            ),
-        )
 
 
 def key_name(presented: str | None, keys: Mapping[str, str]) -> str | None:

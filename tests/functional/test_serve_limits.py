@@ -19,11 +19,10 @@ from typing import Any
 
 import pytest
 
+from bot.settings import WebhookSettings
 from bot.webhook_handler import build_api
-from bot.webhooks.security import WebhookSettings
 from infra.emulator.server import Emulator
 from infra.serve import LocalServer
-from scheduler_core.settings import Settings
 
 START_PATH = "/webhooks/compositions/app/start"
 FIVE_YEARS = b'{"duration":"5y"}'
@@ -326,7 +325,7 @@ def test_50_concurrent_posts_are_all_answered_and_handled_in_parallel() -> None:
 def test_the_webhook_handler_is_reached_only_by_well_framed_requests(
     aws_env: Emulator,
 ) -> None:
-    api = build_api(settings=Settings(), webhook_settings=WebhookSettings(api_keys={}))
+    api = build_api(WebhookSettings(api_keys={}))
     running = LocalServer(None, webhooks=api.handle, body_timeout=1.0).start()
     try:
         framed = request(running, "POST", START_PATH, FIVE_YEARS)

@@ -27,9 +27,9 @@ from hypothesis import strategies as st
 from openapi_spec_validator import validate
 
 from bot import webhook_handler
+from bot.settings import WebhookSettings
 from bot.webhook_handler import build_api
 from bot.webhooks.app import WebhookApi
-from bot.webhooks.security import WebhookSettings
 from infra.emulator.server import Emulator
 from infra.serve import LocalContext, LocalServer
 from infra.slack.signing import api_gateway_event
@@ -38,7 +38,6 @@ from scheduler_core.cli.main import main
 from scheduler_core.runtime import follow
 from scheduler_core.runtime.operations import Runtime
 from scheduler_core.runtime.store import Store
-from scheduler_core.settings import Settings
 from tests.functional import moto_resources
 from tests.functional.helpers import deploy_when_first_started, state_machine_names
 
@@ -75,8 +74,7 @@ class Hooks:
         """Another API on the same config and table (another Lambda container)."""
         variables = {"ENVCTL_WEBHOOK_API_KEYS": API_KEYS, **env}
         return build_api(
-            settings=Settings(config_path=str(self.config_path)),
-            webhook_settings=WebhookSettings.from_env(variables),
+            WebhookSettings.from_env({"ENVCTL_CONFIG": str(self.config_path), **variables})
         )
 
     def call(
@@ -129,8 +127,9 @@ def hooks(aws_env: Emulator, unique: str, tmp_path: Path, monkeypatch: pytest.Mo
     config_path.write_text(yaml.safe_dump({"compositions": compositions}))
     deploy_when_first_started(monkeypatch)
     api = build_api(
-        settings=Settings(config_path=str(config_path)),
-        webhook_settings=WebhookSettings.from_env({"ENVCTL_WEBHOOK_API_KEYS": API_KEYS}),
+        WebhookSettings.from_env(
+            {"ENVCTL_CONFIG": str(config_path), "ENVCTL_WEBHOOK_API_KEYS": API_KEYS}
+        )
     )
     return Hooks(em=aws_env, config_path=config_path, api=api, instance=instance, **names)
 
@@ -628,8 +627,13 @@ def test_idempotency_store_without_its_table_is_503_not_deployed_and_starts_noth
     hooks: Hooks, unique: str
 ) -> None:
     api = build_api(
-        settings=Settings(config_path=str(hooks.config_path), table_name="envctl-missing"),
-        webhook_settings=WebhookSettings.from_env({"ENVCTL_WEBHOOK_API_KEYS": API_KEYS}),
+        WebhookSettings.from_env(
+            {
+                "ENVCTL_CONFIG": str(hooks.config_path),
+                "ENVCTL_TABLE": "envctl-missing",
+                "ENVCTL_WEBHOOK_API_KEYS": API_KEYS,
+            }
+        )
     )
 
     response = hooks.call(
@@ -646,10 +650,13 @@ def test_idempotency_store_without_its_table_is_503_not_deployed_and_starts_noth
 
 def test_idempotency_store_failing_otherwise_is_502(hooks: Hooks, unique: str) -> None:
     api = build_api(
-        settings=Settings(
-            config_path=str(hooks.config_path), table_name=misshapen_table(hooks.em, unique)
-        ),
-        webhook_settings=WebhookSettings.from_env({"ENVCTL_WEBHOOK_API_KEYS": API_KEYS}),
+        WebhookSettings.from_env(
+            {
+                "ENVCTL_CONFIG": str(hooks.config_path),
+                "ENVCTL_TABLE": misshapen_table(hooks.em, unique),
+                "ENVCTL_WEBHOOK_API_KEYS": API_KEYS,
+            }
+        )
     )
 
     response = hooks.call(
@@ -665,8 +672,13 @@ def test_idempotency_store_failing_otherwise_is_502(hooks: Hooks, unique: str) -
 
 def test_list_without_the_table_is_503_not_deployed(hooks: Hooks) -> None:
     api = build_api(
-        settings=Settings(config_path=str(hooks.config_path), table_name="envctl-missing"),
-        webhook_settings=WebhookSettings.from_env({"ENVCTL_WEBHOOK_API_KEYS": API_KEYS}),
+        WebhookSettings.from_env(
+            {
+                "ENVCTL_CONFIG": str(hooks.config_path),
+                "ENVCTL_TABLE": "envctl-missing",
+                "ENVCTL_WEBHOOK_API_KEYS": API_KEYS,
+            }
+        )
     )
 
     response = hooks.call("GET", "/webhooks/compositions", api=api)
@@ -678,8 +690,13 @@ def test_list_without_the_table_is_503_not_deployed(hooks: Hooks) -> None:
 def test_start_without_the_table_is_503_not_deployed_and_starts_nothing(hooks: Hooks) -> None:
     """Needs the runtime's prerequisite check (it refuses before starting anything)."""
     api = build_api(
-        settings=Settings(config_path=str(hooks.config_path), table_name="envctl-missing"),
-        webhook_settings=WebhookSettings.from_env({"ENVCTL_WEBHOOK_API_KEYS": API_KEYS}),
+        WebhookSettings.from_env(
+            {
+                "ENVCTL_CONFIG": str(hooks.config_path),
+                "ENVCTL_TABLE": "envctl-missing",
+                "ENVCTL_WEBHOOK_API_KEYS": API_KEYS,
+            }
+        )
     )
 
     response = hooks.call("POST", f"/webhooks/compositions/{hooks.quick}/start", api=api)

@@ -20,13 +20,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.settings import WebhookSettings
 from bot.webhook_handler import build_api
 from bot.webhooks.app import WebhookApi
-from bot.webhooks.security import WebhookSettings
 from infra.emulator.server import Emulator
 from infra.serve import LocalContext
 from infra.slack.signing import api_gateway_event
-from scheduler_core.settings import Settings
 from tests.functional.helpers import deploy_file
 
 KEY = "fuzz-key-value-5c2e8a7d1f"
@@ -54,8 +53,9 @@ def target(aws_env: Emulator, unique: str, tmp_path: Path) -> Iterator[Target]:
     config_path.write_text(yaml.safe_dump({"compositions": compositions}))
     deploy_file(config_path)
     api = build_api(
-        settings=Settings(config_path=str(config_path)),
-        webhook_settings=WebhookSettings.from_env({"ENVCTL_WEBHOOK_API_KEYS": f"fuzz={KEY}"}),
+        WebhookSettings.from_env(
+            {"ENVCTL_CONFIG": str(config_path), "ENVCTL_WEBHOOK_API_KEYS": f"fuzz={KEY}"}
+        )
     )
     found = Target(api=api, quick=quick, fenced=fenced, seen=Counter())
     yield found

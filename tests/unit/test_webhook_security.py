@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
+from bot.settings import WebhookSettings
 from bot.webhooks import security
 from bot.webhooks.security import (
     MAX_IDEMPOTENCY_KEY,
     MAX_INT_DIGITS,
     MAX_JSON_DEPTH,
     MalformedBodyError,
-    WebhookSettings,
     allowed,
     check_idempotency_key,
     execution_name,
@@ -92,6 +92,15 @@ def test_settings_read_keys_and_allowlist_from_the_environment() -> None:
 
     assert settings.api_keys == {"new": "k2", "old": "k1"}
     assert [str(network) for network in settings.ip_allowlist] == ["10.0.0.0/8", "2001:db8::/32"]
+
+
+def test_one_read_of_the_environment_gives_the_core_settings_too() -> None:
+    settings = WebhookSettings.from_env(
+        {"ENVCTL_CONFIG": "/var/task/envctl.yaml", "ENVCTL_TABLE": "envctl-qa"}
+    )
+
+    assert settings.core.config_path == "/var/task/envctl.yaml"
+    assert settings.core.table_name == "envctl-qa"
 
 
 # --- key_name ---------------------------------------------------------------------------------

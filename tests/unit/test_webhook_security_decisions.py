@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
+from bot.settings import WebhookSettings
 from bot.webhooks.security import (
     MAX_IDEMPOTENCY_KEY,
     MalformedBodyError,
-    WebhookSettings,
     check_idempotency_key,
     nesting_exceeds,
     parse_api_keys,
