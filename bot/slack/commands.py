@@ -139,7 +139,7 @@ def _status(
     services: Services, command: Command, composition: Composition | None, request: Request
 ) -> None:
     assert composition is not None
-    status = read_status(services.aws, composition)
+    status = read_status(services.aws, composition, table_name=services.runtime.settings.table_name)
     last = services.runtime.store.state(composition.name)
     reply(
         request,

@@ -15,7 +15,7 @@ from bot.slack.services import Services, next_run
 from scheduler_core.actions import Action
 from scheduler_core.config import Composition
 from scheduler_core.durations import format_duration
-from scheduler_core.runtime import running_execution
+from scheduler_core.runtime import in_progress
 from scheduler_core.windows.uncovered import uncovered_windows
 
 HORIZON = timedelta(hours=12)
@@ -25,13 +25,11 @@ def confirmation_warnings(
     services: Services, composition: Composition, action: str, *, now: datetime
 ) -> list[str]:
     warnings = []
-    for other in Action:
-        busy = running_execution(services.aws, composition.name, other)
-        if busy:
-            doing = "starting" if other is Action.START else "stopping"
-            warnings.append(
-                f"*{composition.name}* is already {doing} (execution `{busy.rsplit(':', 1)[-1]}`)."
-            )
+    busy = in_progress(services.aws, services.runtime.settings.table_name, composition.name)
+    if busy is not None:
+        doing = "starting" if busy.action is Action.START else "stopping"
+        execution = busy.execution_arn.rsplit(":", 1)[-1]
+        warnings.append(f"*{composition.name}* is already {doing} (execution `{execution}`).")
     opposite = "stop" if action == "start" else "start"
     undo = next_run(composition, opposite, now=now)
     if undo is not None and undo - now <= HORIZON:

@@ -103,7 +103,7 @@ def _windows(ctx: Context) -> int:
 
 
 def _status(ctx: Context) -> int:
-    status = read_status(ctx.aws, ctx.composition)
+    status = read_status(ctx.aws, ctx.composition, table_name=ctx.runtime.settings.table_name)
     if ctx.args.json:
         print(json.dumps(status.as_json(), indent=2))
         return 0

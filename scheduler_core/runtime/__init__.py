@@ -10,7 +10,7 @@ from scheduler_core.runtime.executions import (
     StepEvent,
     begin,
     follow,
-    running_execution,
+    in_progress,
 )
 from scheduler_core.runtime.status import CompositionState, CompositionStatus, read_status
 
@@ -23,7 +23,7 @@ __all__ = [
     "begin",
     "deployed_state_machine",
     "follow",
+    "in_progress",
     "read_status",
-    "running_execution",
     "state_machine_arn",
 ]

@@ -22,6 +22,7 @@ from scheduler_core.exceptions import (
     BadInputError,
     ConflictError,
     EnvctlError,
+    NotDeployedError,
     OperationFailedError,
 )
 from scheduler_core.runtime.deploy import (
@@ -46,20 +47,24 @@ class ExecutionConflictError(ConflictError):
     """The opposite action of the same composition is still running."""
 
 
-def running_execution(aws: Aws, composition: str, action: Action) -> str | None:
-    """ARN of a running execution of ``action`` for ``composition``, if any."""
+def in_progress(
+    aws: Aws, table_name: str, composition: str, *, now: datetime | None = None
+) -> Holder | None:
+    """The run in progress for ``composition`` (start or stop), or None: one lookup.
+
+    The lease names the one run a composition may have, so it is read, not each state
+    machine's executions: what this answers is what a start or stop would then find
+    (join the run, or be refused). A holder whose execution has ended (aborted, timed
+    out before it could release) is not in progress. Before the table exists nothing
+    can be running.
+    """
     try:
-        found = aws.client("stepfunctions").list_executions(
-            stateMachineArn=state_machine_arn(aws, composition, action),
-            statusFilter="RUNNING",
-            maxResults=1,
-        )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "StateMachineDoesNotExist":
-            return None  # not deployed yet: nothing can be running
-        raise
-    executions = found.get("executions", [])
-    return str(executions[0]["executionArn"]) if executions else None
+        holder = Lease(aws, table_name, composition).holder()
+    except NotDeployedError:
+        return None
+    if holder is None or not _still_running(aws, holder, now or datetime.now(UTC)):
+        return None
+    return holder
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -104,6 +104,11 @@ class Lease:
             return _holder(item) or NOBODY
         return None
 
+    def holder(self) -> Holder | None:
+        """Who holds the lease now (a strongly consistent read), or None."""
+        found = self._dynamodb.get_item(TableName=self._table, Key=self._key, ConsistentRead=True)
+        return _holder(found.get("Item"))
+
     def cancel(self, execution_arn: str) -> None:
         """Give back a reservation whose execution could not be started."""
         try:

@@ -14,7 +14,7 @@ are not about one resource and every other read would fail the same way.
 
 The composition's state follows from its resources: ``running`` or ``stopped`` when
 every resource is, ``partial`` otherwise (so a missing or unknown resource makes it
-``partial``), and ``starting``/``stopping`` while an execution runs.
+``partial``), and ``starting``/``stopping`` while a run holds the composition's lease.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from scheduler_core.aws import Aws
 from scheduler_core.config.models import Composition, ResourceItem
 from scheduler_core.resources import ResourceState, ResourceStatus
 from scheduler_core.resources.base import ClientFactory, error_message, is_not_found
-from scheduler_core.runtime.executions import running_execution
+from scheduler_core.runtime.executions import in_progress
 
 
 class CompositionState(StrEnum):
@@ -57,20 +57,24 @@ class CompositionStatus:
         }
 
 
-def read_status(aws: Aws, composition: Composition) -> CompositionStatus:
-    """Read every resource's state; a running execution decides starting/stopping."""
+def read_status(aws: Aws, composition: Composition, *, table_name: str) -> CompositionStatus:
+    """Read every resource's state; a run in progress (its lease) decides starting/stopping."""
     resources = tuple(
         status
         for item in composition.items()
         if item.kind.has_resource and (status := read_resource(item, aws.client)) is not None
     )
-    busy = ((Action.START, CompositionState.STARTING), (Action.STOP, CompositionState.STOPPING))
-    for action, state in busy:
-        arn = running_execution(aws, composition.name, action)
-        if arn:
-            return CompositionStatus(
-                composition=composition.name, state=state, resources=resources, execution_arn=arn
-            )
+    busy = in_progress(aws, table_name, composition.name)
+    if busy is not None:
+        state = (
+            CompositionState.STARTING if busy.action is Action.START else CompositionState.STOPPING
+        )
+        return CompositionStatus(
+            composition=composition.name,
+            state=state,
+            resources=resources,
+            execution_arn=busy.execution_arn,
+        )
     return CompositionStatus(
         composition=composition.name, state=summarise(resources), resources=resources
     )

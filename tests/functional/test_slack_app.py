@@ -52,6 +52,7 @@ from scheduler_core.cli.main import main as envctl
 from scheduler_core.exceptions import ConflictError, NotDeployedError
 from scheduler_core.resources import Action
 from scheduler_core.runtime import follow
+from scheduler_core.runtime.lease import Lease
 from scheduler_core.runtime.operations import Run, Runtime
 from tests.functional import moto_resources
 from tests.functional.helpers import deploy_when_first_started
@@ -1517,6 +1518,36 @@ def test_start_for_a_duration_hands_the_checked_duration_to_the_runtime(slack: S
     assert options["duration"] == timedelta(minutes=90)
 
 
+@pytest.mark.parametrize(("busy", "doing"), [(Action.STOP, "stopping"), (Action.START, "starting")])
+def test_a_confirmation_warns_of_the_run_in_progress(
+    slack: Slack, busy: Action, doing: str
+) -> None:
+    # A caller has just reserved the lease for its run: Confirm would join or be refused.
+    running = arn_of(slack, busy.value, "cli-20261202T081500")
+    lease = Lease(Aws(), slack.settings.core.table_name, slack.names.app)
+    assert lease.reserve(execution_arn=running, action=busy, now=datetime.now(UTC)) is None
+
+    answer = slack.confirmation(f"start {slack.names.app}")
+
+    assert (
+        f"*{slack.names.app}* is already {doing} (execution `cli-20261202T081500`)."
+        in block_texts(answer)
+    )
+
+
+def test_a_lease_left_by_a_run_that_ended_is_no_warning(slack: Slack) -> None:
+    # Reserved long ago for an execution that never ran (its caller died): lapsed.
+    gone = arn_of(slack, "stop", "cli-20261202T060000")
+    lease = Lease(Aws(), slack.settings.core.table_name, slack.names.app)
+    long_ago = datetime.now(UTC) - timedelta(hours=1)
+    assert lease.reserve(execution_arn=gone, action=Action.STOP, now=long_ago) is None
+
+    answer = slack.confirmation(f"start {slack.names.app}")
+
+    assert f"Start *{slack.names.app}*?" in block_texts(answer)
+    assert not any("is already" in text for text in block_texts(answer))
+
+
 def test_one_start_command_parses_authorizes_and_looks_up_runs_once(
     slack: Slack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1540,13 +1571,12 @@ def test_one_start_command_parses_authorizes_and_looks_up_runs_once(
 
     spy("parse", grammar.parse_command)
     spy("authorize", access.decide)
-    spy("running", runs.running_execution)
+    spy("running", runs.in_progress)
 
     answer = slack.confirmation(f"start {slack.names.app}")
 
     assert f"Start *{slack.names.app}*?" in block_texts(answer)
     assert len(calls["parse"]) == 1
     assert len(calls["authorize"]) == 1
-    # One look-up per state machine (start and stop) for the warnings, none repeated.
-    looked_up = [(args[1], args[2]) for args in calls["running"]]
-    assert sorted(looked_up) == sorted({(slack.names.app, action) for action in Action})
+    # One look-up of the run in progress (start or stop alike) for the warnings.
+    assert [args[2] for args in calls["running"]] == [slack.names.app]

@@ -16,8 +16,8 @@ import yaml
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
+from bot.settings import WebhookSettings
 from bot.webhook_handler import build_api
-from bot.webhooks.security import WebhookSettings
 from infra.demo import EXAMPLE, PLACEHOLDER_INSTANCE, create_demo_resources
 from infra.emulator.server import Emulator
 from infra.serve import LocalContext
@@ -27,7 +27,6 @@ from scheduler_core.cli.main import main
 from scheduler_core.config import parse_config
 from scheduler_core.resources import REGISTRY, Action, ResourceKind, ResourceState
 from scheduler_core.runtime import read_status
-from scheduler_core.settings import Settings
 from tests.functional import moto_resources
 from tests.functional.helpers import composition, run
 
@@ -83,7 +82,7 @@ def test_status_of_a_missing_resource_is_missing_with_what_was_not_found(
 ) -> None:
     item = missing_item(kind, unique)
 
-    status = read_status(aws, composition(f"m-{unique}", [item]))
+    status = read_status(aws, composition(f"m-{unique}", [item]), table_name="envctl")
 
     (resource,) = status.resources
     assert resource.type == kind.type_name
@@ -126,7 +125,9 @@ def test_ecs_service_of_a_missing_cluster_is_missing(
         "params": {"cluster_name": f"nocluster-{unique}", "name": "api", "desired": 1},
     }
 
-    (resource,) = read_status(aws, composition(f"c-{unique}", [item])).resources
+    (resource,) = read_status(
+        aws, composition(f"c-{unique}", [item]), table_name="envctl"
+    ).resources
 
     assert resource.state is ResourceState.MISSING
     assert resource.id == f"nocluster-{unique}/api"
@@ -142,7 +143,9 @@ def test_missing_ecs_service_in_an_existing_cluster_is_missing(
         "params": {"cluster_name": f"empty-{unique}", "name": "ghost", "desired": 1},
     }
 
-    (resource,) = read_status(aws, composition(f"c-{unique}", [item])).resources
+    (resource,) = read_status(
+        aws, composition(f"c-{unique}", [item]), table_name="envctl"
+    ).resources
 
     assert resource.state is ResourceState.MISSING
     assert resource.detail == f"service ghost not found in cluster empty-{unique}"
@@ -152,7 +155,9 @@ def test_deleted_ecs_service_is_missing(aws_env: Emulator, aws: Aws, unique: str
     created = moto_resources.ecs_service(aws_env, f"del-{unique}", desired=0)
     aws_env.client("ecs").delete_service(cluster=f"del-{unique}", service="api")
 
-    (resource,) = read_status(aws, composition(f"c-{unique}", [created.item])).resources
+    (resource,) = read_status(
+        aws, composition(f"c-{unique}", [created.item]), table_name="envctl"
+    ).resources
 
     assert resource.state is ResourceState.MISSING
     assert resource.detail == f"service api was deleted from cluster del-{unique}"
@@ -170,7 +175,9 @@ def test_ec2_instance_not_found_or_malformed_is_missing(
 ) -> None:
     item = {"type": "ec2_instance", "params": {"id": instance_id}}
 
-    (resource,) = read_status(aws, composition(f"c-{unique}", [item])).resources
+    (resource,) = read_status(
+        aws, composition(f"c-{unique}", [item]), table_name="envctl"
+    ).resources
 
     assert resource.state is ResourceState.MISSING
     assert resource.detail == detail
@@ -181,7 +188,9 @@ def test_deleted_fsx_file_system_is_missing(aws_env: Emulator, aws: Aws, unique:
     system_id = created.item["params"]["id"]
     aws_env.client("fsx").delete_file_system(FileSystemId=system_id)
 
-    (resource,) = read_status(aws, composition(f"c-{unique}", [created.item])).resources
+    (resource,) = read_status(
+        aws, composition(f"c-{unique}", [created.item]), table_name="envctl"
+    ).resources
 
     assert resource.state is ResourceState.MISSING
     assert resource.detail == f"file system {system_id} not found"
@@ -193,7 +202,9 @@ def test_missing_resource_beside_a_running_one_makes_the_composition_partial(
     present = moto_resources.rds_cluster(aws_env, f"here-{unique}")
     absent = {"type": "auto_scaling_group", "params": {"name": f"gone-{unique}", **SIZES}}
 
-    status = read_status(aws, composition(f"c-{unique}", [present.item, absent]))
+    status = read_status(
+        aws, composition(f"c-{unique}", [present.item, absent]), table_name="envctl"
+    )
 
     assert [r.state for r in status.resources] == [ResourceState.RUNNING, ResourceState.MISSING]
     assert status.resources[1].detail == f"Auto Scaling group gone-{unique} not found"
@@ -228,7 +239,9 @@ def test_other_aws_error_makes_that_resource_unknown_and_reads_the_rest(
     )
 
     with stubber:
-        status = read_status(aws, composition(f"c-{unique}", [item, present.item]))
+        status = read_status(
+            aws, composition(f"c-{unique}", [item, present.item]), table_name="envctl"
+        )
 
     stubber.assert_no_pending_responses()
     denied, readable = status.resources
@@ -337,7 +350,7 @@ def test_demo_qa_composition_status_shows_its_resources_missing(
 ) -> None:
     qa = parse_config(demo_config.read_text(), path=demo_config).get("qa")
 
-    status = read_status(aws, qa)
+    status = read_status(aws, qa, table_name="envctl")
 
     assert [(r.type, r.id, r.state, r.detail) for r in status.resources] == [
         ("rds_instance", "qa-db", ResourceState.MISSING, "DB instance qa-db not found"),
@@ -350,8 +363,9 @@ def test_demo_qa_composition_status_shows_its_resources_missing(
 
 def test_demo_qa_composition_status_webhook_answers_200(demo_config: Path, aws: Aws) -> None:
     api = build_api(
-        settings=Settings(config_path=str(demo_config)),
-        webhook_settings=WebhookSettings.from_env({"ENVCTL_WEBHOOK_API_KEYS": f"t={API_KEY}"}),
+        WebhookSettings.from_env(
+            {"ENVCTL_CONFIG": str(demo_config), "ENVCTL_WEBHOOK_API_KEYS": f"t={API_KEY}"}
+        )
     )
     event = api_gateway_event(
         "", {"x-api-key": API_KEY}, path="/webhooks/compositions/qa", method="GET"
@@ -361,4 +375,4 @@ def test_demo_qa_composition_status_webhook_answers_200(demo_config: Path, aws: 
 
     assert response["statusCode"] == 200, response["body"]
     qa = parse_config(demo_config.read_text(), path=demo_config).get("qa")
-    assert json.loads(response["body"]) == read_status(aws, qa).as_json()
+    assert json.loads(response["body"]) == read_status(aws, qa, table_name="envctl").as_json()

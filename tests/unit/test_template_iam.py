@@ -23,7 +23,7 @@ from scheduler_core.asl.builder import build_state_machine
 from scheduler_core.asl.windows_machine import build_windows_machine
 from scheduler_core.config import parse_config
 from scheduler_core.resources import REGISTRY, Action
-from scheduler_core.runtime.deploy import execution_arn
+from scheduler_core.runtime.deploy import execution_arn, state_machine_arn
 from tests.unit.cfn_yaml import load, loads
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "template.yaml"
@@ -751,6 +751,26 @@ def test_functions_that_start_runs_may_check_the_roles_and_hold_the_lease(
     patterns = [p for r in granted("states:DescribeExecution") for p in deployed_patterns(r)]
     assert "*" not in patterns
     assert any(fnmatchcase(holder, pattern) for pattern in patterns)
+
+
+def test_only_the_sync_function_lists_executions_of_the_machines_it_may_prune(
+    template: Template,
+) -> None:
+    """Pruning holds back a machine whose run is in progress (reconcile.live); a start or
+    a status asks the lease instead (runtime.executions.in_progress), so no other role
+    needs ListExecutions.
+    """
+    machine = state_machine_arn(_deployed_aws(), "gone", Action.STOP)
+    listers = {
+        located.owner
+        for located in iam_statements(template)
+        if "states:ListExecutions" in actions(located.statement)
+    }
+    patterns = granted_patterns(template, "SyncFunctionRole", "states:ListExecutions")
+
+    assert listers == {"SyncFunctionRole"}
+    assert "*" not in patterns
+    assert any(fnmatchcase(machine, pattern) for pattern in patterns)
 
 
 # ---------------------------------------------------------------- negative controls
