@@ -20,12 +20,17 @@ def _local_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="emulated time runs N times faster than AWS (default $ENVCTL_EMULATOR_SPEED or 60)",
     )
+    parser.add_argument(
+        "--region",
+        default=None,
+        help="the region to export (default $AWS_DEFAULT_REGION or $AWS_REGION, else us-east-1)",
+    )
 
 
 def _local(args: argparse.Namespace) -> int:
     from infra.emulator.cli import run_local
 
-    return run_local(port=args.port, speed=args.speed)
+    return run_local(port=args.port, speed=args.speed, region=args.region)
 
 
 def _demo_arguments(parser: argparse.ArgumentParser) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.emulator import lifecycle
-from infra.emulator.server import Emulator
+from infra.emulator.server import Emulator, region_from_environment
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "compositions.yaml"
 PLACEHOLDER_INSTANCE = "i-0123456789abcdef0"
@@ -74,13 +74,13 @@ def create_demo_resources(emulator: Emulator) -> dict[str, str]:
         MinSize=1,
         MaxSize=4,
         DesiredCapacity=2,
-        AvailabilityZones=["us-east-1a"],
+        AvailabilityZones=[f"{emulator.region_name}a"],
     )
     instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t4g.small")
     return {"ec2_instance": instance["Instances"][0]["InstanceId"]}
 
 
-def _keep_serving(config: Path, port: int, say: Any) -> int:
+def _keep_serving(config: Path, port: int, say: Any, region: str) -> int:
     """Leave the demo's AWS up and serve the Slack app and the webhooks on it."""
     import secrets
 
@@ -90,7 +90,7 @@ def _keep_serving(config: Path, port: int, say: Any) -> int:
     os.environ["ENVCTL_WEBHOOK_API_KEYS"] = f"demo={key}"
     say("The demo environment stays up. In another shell:")
     say(f"  export KEY={key} API=http://127.0.0.1:{port}/webhooks")
-    say(f"  export AWS_ENDPOINT_URL={os.environ['AWS_ENDPOINT_URL']} AWS_DEFAULT_REGION=us-east-1")
+    say(f"  export AWS_ENDPOINT_URL={os.environ['AWS_ENDPOINT_URL']} AWS_DEFAULT_REGION={region}")
     say("  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing")
     say(f"  export ENVCTL_CONFIG={config}")
     return run_serve(port=port, config_path=str(config))
@@ -104,10 +104,12 @@ def run_demo(*, say: Any = print, serve_port: int | None = None) -> int:
     say("== envctl demo: everything runs locally, no AWS account needed ==\n")
     # Slow enough that starts and stops visibly take time (an RDS start: 5 s).
     speed = lifecycle.speed_from(None, lifecycle.DEMO_SPEED)
-    with Emulator(speed=speed) as emulator:
+    # The region the session names (AWS_DEFAULT_REGION, AWS_REGION), else us-east-1.
+    with Emulator(speed=speed, region=region_from_environment()) as emulator:
         say(
-            f"1. Started the local AWS emulator (moto) on {emulator.endpoint_url}; resources "
-            f"take time to start and stop, {speed:g} times faster than in AWS"
+            f"1. Started the local AWS emulator (moto) on {emulator.endpoint_url} in "
+            f"{emulator.region_name}; resources take time to start and stop, {speed:g} "
+            "times faster than in AWS"
         )
         os.environ.update(emulator.environment())
         ids = create_demo_resources(emulator)
@@ -149,6 +151,6 @@ def run_demo(*, say: Any = print, serve_port: int | None = None) -> int:
                     say(f"The demo stopped: `envctl {step}` exited with {code}.")
                     return code
             if serve_port is not None:
-                return _keep_serving(config, serve_port, say)
+                return _keep_serving(config, serve_port, say, emulator.region_name)
     say(f"== Demo finished in {time.monotonic() - began:.0f}s. Next: README.md ==")
     return 0
