@@ -25,6 +25,7 @@ test: $(STAMP) $(ASL_VALIDATOR)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml
+	$(BIN)/cfn-lint infra/spoke.yaml
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)

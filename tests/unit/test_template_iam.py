@@ -55,8 +55,15 @@ PASSABLE_ROLES = {
     "SchedulerRole": "scheduler.amazonaws.com",
 }
 TABLE_ARN = {"Fn::GetAtt": ["EnvctlTable", "Arn"]}
+# The envctl table of every managed region (same name; the sync function creates it).
+REGIONAL_TABLE_ARN = {
+    "Fn::Sub": "arn:${AWS::Partition}:dynamodb:*:${AWS::AccountId}:table/${EnvctlTable}"
+}
 ENVCTL_MACHINES = (
     "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:envctl-"
+)
+ENVCTL_MACHINES_IN_ANY_REGION = (
+    "arn:${AWS::Partition}:states:*:${AWS::AccountId}:stateMachine:envctl-"
 )
 HANDLERS = {
     "SlackFunction": "bot.slack_handler.handler",
@@ -77,6 +84,29 @@ SDK_SERVICE_TO_IAM = {
 PASSES_A_ROLE = {"scheduler:CreateSchedule", "scheduler:UpdateSchedule"}
 # How the ARNs of a template's !Sub resources look once deployed (any one account will do).
 DEPLOYED = {"AWS::Partition": "aws", "AWS::Region": "eu-west-1", "AWS::AccountId": "123456789012"}
+STACK_NAME = "envctl"
+# Roles that may assume the spokes' role: the machines (Task Credentials) and the functions
+# that read resources (infra/spoke.yaml trusts exactly these, by name).
+SPOKE_ROLE_USERS = {
+    "StateMachineRole": "state-machine",
+    "SlackFunctionRole": "slack",
+    "WebhookFunctionRole": "webhook",
+    "SyncFunctionRole": "sync",
+    "RestopFunctionRole": "restop",
+}
+READER_ROLES = (
+    "SlackFunctionRole",
+    "WebhookFunctionRole",
+    "SyncFunctionRole",
+    "RestopFunctionRole",
+)
+SAMPLE_SPOKES = ["210987654321", "109876543210"]
+SAMPLE_REGIONS = ["us-east-1", "ap-southeast-2"]
+# Services of the run's own books: their ARNs may name any region, limited by condition.
+REGIONAL_BOOKKEEPING = ("states", "scheduler", "dynamodb")
+# Roles that keep those books in every managed region. (The notifier only hears of this
+# region's executions, so it reads this region's table.)
+REGIONAL_ROLES = {*SPOKE_ROLE_USERS, "SchedulerRole"}
 
 
 @pytest.fixture(scope="module")
@@ -99,20 +129,26 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _branches(statement: Any) -> Iterator[dict[str, Any]]:
-    """A statement, or both branches of an Fn::If around one (AWS::NoValue dropped)."""
+def _branches(statement: Any, known: dict[str, bool] | None = None) -> Iterator[dict[str, Any]]:
+    """A statement, or both branches of an Fn::If around one (AWS::NoValue dropped); only
+    the branch taken for a condition whose value is ``known``."""
     if isinstance(statement, dict) and "Fn::If" in statement:
-        for branch in statement["Fn::If"][1:]:
-            yield from _branches(branch)
+        name, *branches = statement["Fn::If"]
+        if known is not None and name in known:
+            branches = [branches[0] if known[name] else branches[1]]
+        for branch in branches:
+            yield from _branches(branch, known)
     elif isinstance(statement, dict) and statement != {"Ref": "AWS::NoValue"}:
         yield statement
 
 
-def _document_statements(owner: str, document: Any) -> Iterator[Located]:
+def _document_statements(
+    owner: str, document: Any, known: dict[str, bool] | None = None
+) -> Iterator[Located]:
     if not isinstance(document, dict):
         return
     for statement in as_list(document.get("Statement")):
-        for branch in _branches(statement):
+        for branch in _branches(statement, known):
             yield Located(owner, branch)
 
 
@@ -122,12 +158,13 @@ def resources_of(template: Template, *types: str) -> Iterator[tuple[str, dict[st
             yield name, resource.get("Properties", {})
 
 
-def iam_statements(template: Template) -> list[Located]:
-    """Every identity-policy statement: role inline policies, IAM policies, SAM Policies."""
+def iam_statements(template: Template, known: dict[str, bool] | None = None) -> list[Located]:
+    """Every identity-policy statement: role inline policies, IAM policies, SAM Policies
+    (of both branches of a condition, unless its value is ``known``)."""
     found: list[Located] = []
     for name, props in resources_of(template, "AWS::IAM::Role"):
         for policy in as_list(props.get("Policies")):
-            found.extend(_document_statements(name, policy.get("PolicyDocument")))
+            found.extend(_document_statements(name, policy.get("PolicyDocument"), known))
     for name, props in resources_of(template, "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
         found.extend(_document_statements(name, props.get("PolicyDocument")))
     for name, props in resources_of(template, "AWS::Serverless::Function"):
@@ -292,7 +329,7 @@ def check_dynamodb_scoped_to_table(template: Template) -> list[str]:
         if not any(a.startswith("dynamodb:") for a in actions(located.statement)):
             continue
         for resource in resources(located.statement):
-            if resource != TABLE_ARN:
+            if resource not in (TABLE_ARN, REGIONAL_TABLE_ARN):
                 problems.append(f"{located.owner}: DynamoDB access to {resource!r}")
     return problems
 
@@ -589,7 +626,7 @@ def check_service_roles(template: Template) -> list[str]:
         if principals != [service]:
             problems.append(f"{role} is assumed by {principals}, expected {service}")
     scheduler = [s.statement for s in iam_statements(template) if s.owner == "SchedulerRole"]
-    allowed = [{"Fn::Sub": ENVCTL_MACHINES + "*"}]
+    allowed = [{"Fn::Sub": ENVCTL_MACHINES_IN_ANY_REGION + "*"}]
     for statement in scheduler:
         if actions(statement) != ["states:StartExecution"] or resources(statement) != allowed:
             problems.append(f"SchedulerRole may do more than start envctl-* machines: {statement}")
@@ -662,6 +699,326 @@ def check_sync_and_outputs(template: Template) -> list[str]:
     return problems
 
 
+# ---------------------------------------------------------------- evaluating a template
+
+Parameters = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A template deployed with these parameter values (the others: their defaults)."""
+
+    template: Template
+    parameters: Parameters
+    pseudo: dict[str, str]
+
+    def parameter(self, name: str) -> Any:
+        spec = self.template.get("Parameters", {})[name]
+        value = self.parameters.get(name, spec.get("Default"))
+        if value is None:
+            raise KeyError(f"no value for parameter {name}")
+        if spec["Type"] == "CommaDelimitedList":
+            return [item.strip() for item in str(value).split(",")]
+        return str(value)
+
+    def ref(self, name: str) -> Any:
+        if name in self.pseudo:
+            return self.pseudo[name]
+        if name in self.template.get("Parameters", {}):
+            return self.parameter(name)
+        resource = self.template["Resources"][name]
+        # A named role's Ref is its name; anything else: a stand-in for its physical id.
+        if "RoleName" in resource.get("Properties", {}):
+            return self.evaluate(resource["Properties"]["RoleName"])
+        return f"{self.pseudo['AWS::StackName']}-{name}"
+
+    def get_att(self, name: str, attribute: str) -> str:
+        kind = self.template["Resources"][name]["Type"]
+        region, account = self.pseudo["AWS::Region"], self.pseudo["AWS::AccountId"]
+        if attribute == "Arn" and kind == "AWS::DynamoDB::Table":
+            return f"arn:aws:dynamodb:{region}:{account}:table/{self.ref(name)}"
+        if attribute == "Arn" and kind == "AWS::IAM::Role":
+            return f"arn:aws:iam::{account}:role/{self.ref(name)}"
+        return f"{name}.{attribute}"
+
+    def condition(self, name: str) -> bool:
+        return bool(self.evaluate(self.template["Conditions"][name]))
+
+    def _sub(self, text: str, variables: dict[str, Any]) -> str:
+        def value(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in variables:
+                return str(self.evaluate(variables[name]))
+            if "." in name:
+                return self.get_att(*name.split(".", 1))
+            return str(self.ref(name))
+
+        return re.sub(r"\$\{([^}!]+)\}", value, text)
+
+    def evaluate(self, value: Any) -> Any:
+        """Intrinsic functions resolved (Fn::If branches dropped to AWS::NoValue vanish)."""
+        if isinstance(value, list):
+            items = [self.evaluate(item) for item in value]
+            return [item for item in items if item is not NO_VALUE]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((key, arg),) = value.items()
+            if key in ("Ref", "Condition", "Fn::If", "Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or"):
+                return self._logical(key, arg)
+            if key in ("Fn::Join", "Fn::Split", "Fn::Select", "Fn::Sub", "Fn::GetAtt"):
+                return self._text(key, arg)
+        evaluated = {k: self.evaluate(v) for k, v in value.items()}
+        return {k: v for k, v in evaluated.items() if v is not NO_VALUE}
+
+    def _logical(self, key: str, arg: Any) -> Any:
+        if key == "Ref":
+            return NO_VALUE if arg == "AWS::NoValue" else self.ref(arg)
+        if key == "Condition":
+            return self.condition(arg)
+        if key == "Fn::If":
+            name, yes, no = arg
+            return self.evaluate(yes if self.condition(name) else no)
+        if key == "Fn::Equals":
+            left, right = (self.evaluate(a) for a in arg)
+            return left == right
+        if key == "Fn::Not":
+            return not self.evaluate(arg[0])
+        if key == "Fn::And":
+            return all(self.evaluate(a) for a in arg)
+        return any(self.evaluate(a) for a in arg)  # Fn::Or
+
+    def _text(self, key: str, arg: Any) -> Any:
+        if key == "Fn::Join":
+            delimiter, items = arg
+            assert isinstance(delimiter, str), "Fn::Join takes a literal delimiter"
+            return delimiter.join(str(i) for i in self.evaluate(items))
+        if key == "Fn::Split":
+            delimiter, text = arg
+            return str(self.evaluate(text)).split(delimiter)
+        if key == "Fn::Select":
+            index, items = arg
+            return self.evaluate(items)[int(self.evaluate(index))]
+        if key == "Fn::Sub":
+            text, variables = (arg, {}) if isinstance(arg, str) else arg
+            assert isinstance(text, str), "Fn::Sub takes a literal string"
+            return self._sub(text, variables)
+        return self.get_att(*arg)  # Fn::GetAtt
+
+    def active(self, name: str) -> bool:
+        condition = self.template["Resources"][name].get("Condition")
+        return condition is None or self.condition(condition)
+
+
+NO_VALUE = object()
+
+
+def deploy(template: Template, **parameters: str | list[str]) -> Stack:
+    values = {k: ",".join(v) if isinstance(v, list) else v for k, v in parameters.items()}
+    stack_id = f"arn:aws:cloudformation:eu-west-1:123456789012:stack/{STACK_NAME}/1"
+    pseudo = {**DEPLOYED, "AWS::StackName": STACK_NAME, "AWS::StackId": stack_id}
+    return Stack(template, values, {**pseudo, "AWS::URLSuffix": "amazonaws.com"})
+
+
+def role_policy_statements(stack: Stack, role: str) -> list[dict[str, Any]]:
+    """The statements of a role's inline policies as deployed (none if not created)."""
+    if not stack.active(role):
+        return []
+    props = stack.template["Resources"][role]["Properties"]
+    return [
+        statement
+        for policy in as_list(props.get("Policies"))
+        for statement in as_list(stack.evaluate(policy["PolicyDocument"]).get("Statement"))
+    ]
+
+
+def _arn_account(arn: str) -> str:
+    return arn.split(":")[4]
+
+
+def _arn_region(arn: str) -> str:
+    return arn.split(":")[3]
+
+
+def allows(statement: dict[str, Any], action: str, arn: str, region: str | None = None) -> bool:
+    """A small IAM evaluation of one deployed Allow statement: the action, the resource
+    (globs) and the condition keys envctl uses; any other condition key fails the test."""
+    if statement.get("Effect") != "Allow" or action not in actions(statement):
+        return False
+    if not any(fnmatchcase(arn, str(pattern)) for pattern in resources(statement)):
+        return False
+    context = {
+        "aws:ResourceAccount": _arn_account(arn),
+        "aws:RequestedRegion": region or _arn_region(arn),
+    }
+    for operator, keys in (statement.get("Condition") or {}).items():
+        for key, wanted in keys.items():
+            assert operator == "StringEquals" and key in context, f"unknown {operator} {key}"
+            if context[key] not in as_list(wanted):
+                return False
+    return True
+
+
+def assume_role_statements(stack: Stack, role: str) -> list[dict[str, Any]]:
+    return [s for s in role_policy_statements(stack, role) if "sts:AssumeRole" in actions(s)]
+
+
+# ---------------------------------------------------------------- hub and spokes
+
+
+def check_spoke_roles_assumed_exactly(template: Template) -> list[str]:
+    """With spokes, the machines and the reading functions may assume exactly the spoke
+    role of each listed account; no other role may; with none, no statement at all."""
+    problems = []
+    roles = [name for name, _ in resources_of(template, "AWS::IAM::Role")]
+    none = deploy(template)
+    for role in roles:
+        if assume_role_statements(none, role):
+            problems.append(f"{role}: sts:AssumeRole without any spoke account")
+    spokes = deploy(template, SpokeAccountIds=SAMPLE_SPOKES)
+    hub = DEPLOYED["AWS::AccountId"]
+    wanted = {f"arn:aws:iam::{account}:role/envctl-spoke" for account in SAMPLE_SPOKES}
+    outside = {
+        "arn:aws:iam::111122223333:role/envctl-spoke",  # not a listed spoke
+        f"arn:aws:iam::{hub}:role/envctl-spoke",  # the hub itself
+        f"arn:aws:iam::{SAMPLE_SPOKES[0]}:role/OrganizationAccountAccessRole",
+        f"arn:aws:iam::{SAMPLE_SPOKES[0]}:role/envctl-spoke-admin",
+    }
+    for role in roles:
+        statements = assume_role_statements(spokes, role)
+        if role not in SPOKE_ROLE_USERS:
+            if statements:
+                problems.append(f"{role}: may assume roles")
+            continue
+        for statement in statements:
+            if actions(statement) != ["sts:AssumeRole"]:
+                problems.append(f"{role}: sts:AssumeRole shares a statement: {actions(statement)}")
+        for arn in sorted(wanted):
+            if not any(allows(s, "sts:AssumeRole", arn) for s in statements):
+                problems.append(f"{role}: cannot assume {arn}")
+        for arn in sorted(outside):
+            if any(allows(s, "sts:AssumeRole", arn) for s in statements):
+                problems.append(f"{role}: may assume {arn}")
+    return problems
+
+
+def check_bookkeeping_in_managed_regions(template: Template) -> list[str]:
+    """States, schedules and the table: in this stack's region and the ManagedRegions,
+    nowhere else (region-wildcard ARNs must carry the aws:RequestedRegion condition)."""
+    problems = []
+    cases = [
+        (deploy(template), [DEPLOYED["AWS::Region"]]),
+        (
+            deploy(template, ManagedRegions=SAMPLE_REGIONS),
+            [DEPLOYED["AWS::Region"], *SAMPLE_REGIONS],
+        ),
+    ]
+    table = f"{STACK_NAME}-EnvctlTable"
+    samples = {
+        "dynamodb:Query": f"table/{table}",
+        "states:DescribeExecution": "execution:envctl-every-kind-start:run-1",
+        "states:StartExecution": "stateMachine:envctl-every-kind-start",
+        "scheduler:DeleteSchedule": "schedule/envctl-every-kind/auto-stop",
+    }
+    for stack, regions in cases:
+        for role, _ in resources_of(template, "AWS::IAM::Role"):
+            for statement in role_policy_statements(stack, role):
+                for resource in resources(statement):
+                    parts = str(resource).split(":")
+                    if len(parts) < 6 or parts[2] not in REGIONAL_BOOKKEEPING:
+                        continue
+                    if parts[3] != "*":
+                        continue
+                    granted = (statement.get("Condition") or {}).get("StringEquals", {})
+                    if sorted(as_list(granted.get("aws:RequestedRegion"))) != sorted(regions):
+                        problems.append(
+                            f"{role}: {resource} in regions "
+                            f"{granted.get('aws:RequestedRegion')}, expected {regions}"
+                        )
+                for action, suffix in samples.items():
+                    if role not in REGIONAL_ROLES or action not in actions(statement):
+                        continue
+                    service = action.partition(":")[0]
+                    for region in (*regions, "sa-east-1"):
+                        arn = f"arn:aws:{service}:{region}:{DEPLOYED['AWS::AccountId']}:{suffix}"
+                        if allows(statement, action, arn) != (region in regions):
+                            problems.append(f"{role}: {action} on {arn} with regions {regions}")
+    return problems
+
+
+def check_spoke_events_accepted(template: Template) -> list[str]:
+    """The default bus accepts the spokes' forwarded RDS events, only with spokes; the
+    restop rule matches events of any account and region (forwarded ones keep theirs)."""
+    problems = []
+    policies = [name for name, _ in resources_of(template, "AWS::Events::EventBusPolicy")]
+    if len(policies) != 1:
+        return [f"expected one event bus policy, found {policies}"]
+    (name,) = policies
+    if deploy(template).active(name) or deploy(template, SpokeAccountIds="").active(name):
+        problems.append(f"{name} exists without spokes")
+    stack = deploy(template, SpokeAccountIds=SAMPLE_SPOKES)
+    if not stack.active(name):
+        return [*problems, f"{name} missing with spokes"]
+    props = stack.evaluate(template["Resources"][name]["Properties"])
+    statement = props.get("Statement", {})
+    bus = f"arn:aws:events:{DEPLOYED['AWS::Region']}:{DEPLOYED['AWS::AccountId']}:event-bus/default"
+    if props.get("EventBusName") != "default":
+        problems.append(f"{name} is on the bus {props.get('EventBusName')}")
+    if statement.get("Principal") != {"AWS": SAMPLE_SPOKES}:
+        problems.append(f"{name} principals {statement.get('Principal')}")
+    if statement.get("Effect") != "Allow" or actions(statement) != ["events:PutEvents"]:
+        problems.append(f"{name} allows {actions(statement)}")
+    if resources(statement) != [bus]:
+        problems.append(f"{name} resources {resources(statement)}")
+    if statement.get("Condition") != {"StringEquals": {"events:source": "aws.rds"}}:
+        problems.append(f"{name} accepts any source: {statement.get('Condition')}")
+    for pattern in _rule_patterns(template, "RestopFunction"):
+        if {"account", "region"} & set(pattern):
+            problems.append("the restop rule would not match events forwarded by spokes")
+    return problems
+
+
+def check_spoke_settings(template: Template) -> list[str]:
+    """The names a spoke trusts are fixed (and output), the functions know the spoke role
+    and the sync function the managed regions."""
+    problems = []
+    stack = deploy(template)
+    for role, suffix in SPOKE_ROLE_USERS.items():
+        name = template["Resources"][role]["Properties"].get("RoleName")
+        if name != {"Fn::Sub": "${AWS::StackName}-" + suffix}:
+            problems.append(f"{role}: RoleName {name}, expected <stack name>-{suffix}")
+    outputs = template.get("Outputs", {})
+    output = {
+        key: stack.evaluate(outputs[key]["Value"])
+        for key in ("StateMachineRoleName", "ReaderRoleNames")
+        if key in outputs
+    }
+    if output.get("StateMachineRoleName") != f"{STACK_NAME}-state-machine":
+        problems.append(f"output StateMachineRoleName {output.get('StateMachineRoleName')}")
+    readers = [f"{STACK_NAME}-{SPOKE_ROLE_USERS[role]}" for role in READER_ROLES]
+    if output.get("ReaderRoleNames") != ",".join(readers):
+        problems.append(f"output ReaderRoleNames {output.get('ReaderRoleNames')}")
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    if variables.get("ENVCTL_SPOKE_ROLE") != {"Ref": "SpokeRoleName"}:
+        problems.append(f"Globals ENVCTL_SPOKE_ROLE = {variables.get('ENVCTL_SPOKE_ROLE')}")
+    sync = function_props(template, "SyncFunction").get("Environment", {}).get("Variables", {})
+    if sync.get("ENVCTL_REGIONS") != {"Fn::Join": [",", {"Ref": "ManagedRegions"}]}:
+        problems.append(f"SyncFunction ENVCTL_REGIONS = {sync.get('ENVCTL_REGIONS')}")
+    if deploy(template, ManagedRegions=SAMPLE_REGIONS).evaluate(
+        sync.get("ENVCTL_REGIONS")
+    ) != ",".join(SAMPLE_REGIONS):
+        problems.append("ENVCTL_REGIONS does not list the ManagedRegions")
+    return problems
+
+
+HUB_SPOKE_CHECKS: list[Check] = [
+    check_spoke_roles_assumed_exactly,
+    check_bookkeeping_in_managed_regions,
+    check_spoke_events_accepted,
+    check_spoke_settings,
+]
+
+
 STRUCTURE_CHECKS: list[Check] = [
     check_table,
     check_notifier_rule,
@@ -674,7 +1031,9 @@ STRUCTURE_CHECKS: list[Check] = [
 ]
 
 
-@pytest.mark.parametrize("check", IAM_CHECKS + STRUCTURE_CHECKS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize(
+    "check", IAM_CHECKS + STRUCTURE_CHECKS + HUB_SPOKE_CHECKS, ids=lambda c: c.__name__
+)
 def test_template_passes(template: Template, check: Check) -> None:
     assert check(template) == []
 
@@ -686,9 +1045,11 @@ def test_state_machine_role_allows_exactly_what_the_generated_machines_call(
     template: Template,
 ) -> None:
     called = iam_actions_of_definitions(generated_definitions())
+    # Without spokes: sts:AssumeRole (Task Credentials) is granted only with them, and
+    # check_spoke_roles_assumed_exactly holds that.
     granted = {
         action
-        for located in iam_statements(template)
+        for located in iam_statements(template, known={"HasSpokes": False})
         if located.owner == "StateMachineRole"
         for action in actions(located.statement)
     }
@@ -746,7 +1107,7 @@ def test_functions_that_start_runs_may_check_the_roles_and_hold_the_lease(
 
     assert granted("iam:GetRole") == [{"Fn::GetAtt": [name, "Arn"]} for name in LAUNCHERS[function]]
     for action in ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"):
-        assert granted(action) == [TABLE_ARN], action
+        assert granted(action) == [REGIONAL_TABLE_ARN], action
     holder = execution_arn(_deployed_aws(), "every-kind", Action.STOP, "restop-1")
     patterns = [p for r in granted("states:DescribeExecution") for p in deployed_patterns(r)]
     assert "*" not in patterns
@@ -891,6 +1252,84 @@ def _webhooks_cannot_read_a_kind(template: Template) -> None:
     statement["Action"] = [action for action in statement["Action"] if action != first_read]
 
 
+def _assume_spoke_roles(template: Template, role: str) -> dict[str, Any]:
+    """The conditional AssumeSpokeRoles statement of a role (the Fn::If around it)."""
+    return next(
+        s
+        for s in _role_statements(template, role)
+        if "Fn::If" in s and s["Fn::If"][1].get("Sid") == "AssumeSpokeRoles"
+    )
+
+
+def _assume_any_role(template: Template) -> None:
+    statement = _assume_spoke_roles(template, "SlackFunctionRole")["Fn::If"][1]
+    statement["Resource"] = {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/*"}
+
+
+def _assume_in_any_account(template: Template) -> None:
+    del _assume_spoke_roles(template, "StateMachineRole")["Fn::If"][1]["Condition"]
+
+
+def _assume_without_spokes(template: Template) -> None:
+    statements = _role_statements(template, "SyncFunctionRole")
+    conditional = _assume_spoke_roles(template, "SyncFunctionRole")
+    statements[statements.index(conditional)] = conditional["Fn::If"][1]
+    template["Resources"]["SyncFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"][
+        "Statement"
+    ] = statements
+
+
+def _restop_cannot_assume(template: Template) -> None:
+    statements = _role_statements(template, "RestopFunctionRole")
+    statements.remove(_assume_spoke_roles(template, "RestopFunctionRole"))
+    template["Resources"]["RestopFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"][
+        "Statement"
+    ] = statements
+
+
+def _notifier_assumes(template: Template) -> None:
+    conditional = _assume_spoke_roles(template, "WebhookFunctionRole")
+    _add_statement("NotifierFunctionRole", copy.deepcopy(conditional))(template)
+
+
+def _table_in_any_region(template: Template) -> None:
+    del _statement(template, "StateMachineRole", "TrackState")["Condition"]
+
+
+def _schedules_start_machines_anywhere(template: Template) -> None:
+    del _statement(template, "SchedulerRole", "StartEnvctlStateMachines")["Condition"]
+
+
+def _fixed_managed_region(template: Template) -> None:
+    statement = _statement(template, "SyncFunctionRole", "ManageEnvctlScheduleGroups")
+    statement["Condition"] = {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}
+
+
+def _bus_open_to_all(template: Template) -> None:
+    template["Resources"]["SpokeEventsPolicy"]["Properties"]["Statement"]["Principal"] = "*"
+
+
+def _bus_any_source(template: Template) -> None:
+    del template["Resources"]["SpokeEventsPolicy"]["Properties"]["Statement"]["Condition"]
+
+
+def _bus_policy_without_spokes(template: Template) -> None:
+    del template["Resources"]["SpokeEventsPolicy"]["Condition"]
+
+
+def _restop_rule_this_account_only(template: Template) -> None:
+    rule = template["Resources"]["RestopFunction"]["Properties"]["Events"]["RdsAutoStarted"]
+    rule["Properties"]["Pattern"]["account"] = [{"Ref": "AWS::AccountId"}]
+
+
+def _unnamed_reader_role(template: Template) -> None:
+    del template["Resources"]["WebhookFunctionRole"]["Properties"]["RoleName"]
+
+
+def _sync_without_regions(template: Template) -> None:
+    del template["Resources"]["SyncFunction"]["Properties"]["Environment"]
+
+
 NEGATIVE_CONTROLS: list[tuple[str, Check, Callable[[Template], None]]] = [
     (
         "s3:* action",
@@ -958,6 +1397,24 @@ NEGATIVE_CONTROLS: list[tuple[str, Check, Callable[[Template], None]]] = [
         check_state_machine_run_bookkeeping_scoped,
         _pass_the_state_machine_role_too,
     ),
+    ("assume any role", check_spoke_roles_assumed_exactly, _assume_any_role),
+    ("assume in any account", check_spoke_roles_assumed_exactly, _assume_in_any_account),
+    ("assume without spokes", check_spoke_roles_assumed_exactly, _assume_without_spokes),
+    ("restop cannot assume", check_spoke_roles_assumed_exactly, _restop_cannot_assume),
+    ("notifier assumes", check_spoke_roles_assumed_exactly, _notifier_assumes),
+    ("table in any region", check_bookkeeping_in_managed_regions, _table_in_any_region),
+    (
+        "schedules start anywhere",
+        check_bookkeeping_in_managed_regions,
+        _schedules_start_machines_anywhere,
+    ),
+    ("one fixed region", check_bookkeeping_in_managed_regions, _fixed_managed_region),
+    ("bus open to all", check_spoke_events_accepted, _bus_open_to_all),
+    ("bus any source", check_spoke_events_accepted, _bus_any_source),
+    ("bus policy w/o spokes", check_spoke_events_accepted, _bus_policy_without_spokes),
+    ("restop rule own account", check_spoke_events_accepted, _restop_rule_this_account_only),
+    ("unnamed reader role", check_spoke_settings, _unnamed_reader_role),
+    ("sync w/o regions", check_spoke_settings, _sync_without_regions),
 ]
 
 
