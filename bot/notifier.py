@@ -19,8 +19,8 @@ from bot.slack import blocks
 from bot.slack.commands import confirmation_value
 from bot.slack_client import slack_client
 from scheduler_core import names
-from scheduler_core.aws import Aws
 from scheduler_core.config import Config, load_config
+from scheduler_core.places import regions_of
 from scheduler_core.runtime.store import Store
 
 logger = logging.getLogger(__name__)
@@ -119,15 +119,20 @@ def notify(outcome: Outcome, *, config: Config, store: Store, client: Any) -> li
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """AWS Lambda handler for the EventBridge rule on envctl's state machines."""
     settings = BotSettings.from_env()
-    aws = Aws()
-    outcome = outcome_of(event.get("detail", {}), aws.client("stepfunctions").describe_execution)
+    aws = settings.core.aws()
+    detail = event.get("detail", {})
+    arn = detail.get("executionArn") if isinstance(detail, dict) else None
+    # A composition's runs are in its region; their events are forwarded here.
+    sfn = aws.at(names.arn_region(arn) if isinstance(arn, str) else None).client("stepfunctions")
+    outcome = outcome_of(detail, sfn.describe_execution)
     if outcome is None:
         return {"handled": False}
     client = slack_client(resolve_secret(settings.bot_token), api_url=settings.slack_api_url)
+    config = load_config(settings.core.config_path)
     done = notify(
         outcome,
-        config=load_config(settings.core.config_path),
-        store=Store(aws, settings.core.table_name),
+        config=config,
+        store=Store(aws, settings.core.table_name, regions_of(config)),
         client=client,
     )
     logger.info("execution %s %s: %s", outcome.execution_arn, outcome.status, done)

@@ -36,6 +36,7 @@ from scheduler_core.actions import Action
 from scheduler_core.aws import Aws
 from scheduler_core.config import Composition, Config, load_config
 from scheduler_core.exceptions import EnvctlError
+from scheduler_core.places import regions_of
 from scheduler_core.resources import REGISTRY
 from scheduler_core.runtime.executions import ExecutionConflictError, RunRequest, launch
 from scheduler_core.runtime.store import Store
@@ -71,6 +72,10 @@ class AutoStart:
     # The type names of the kinds whose auto_start_event it is (one, or those sharing it).
     resource_types: tuple[str, ...]
     identifier: str
+    # Where it happened (the event's envelope); None: the deployment's own account/region.
+    # A spoke forwards its events to the hub's bus with these unchanged.
+    account: str | None = None
+    region: str | None = None
 
     @property
     def label(self) -> str:
@@ -87,15 +92,28 @@ def auto_start_of(event: dict[str, Any]) -> AutoStart | None:
     identifier = detail.get("SourceIdentifier") or str(detail.get("SourceArn", "")).rsplit(":")[-1]
     if not identifier:
         return None
-    return AutoStart(resource_types=resource_types, identifier=identifier)
+    account, region = event.get("account"), event.get("region")
+    return AutoStart(
+        resource_types=resource_types,
+        identifier=identifier,
+        account=account if isinstance(account, str) and account else None,
+        region=region if isinstance(region, str) and region else None,
+    )
 
 
-def compositions_with(config: Config, started: AutoStart) -> list[Composition]:
-    """Compositions (in file order) that contain the resource."""
+def compositions_with(
+    config: Config, started: AutoStart, *, home_account: str, home_region: str
+) -> list[Composition]:
+    """Compositions (in file order) that contain the resource, in its account and region.
+
+    The same id in another account or region is another database: never confused.
+    """
     return [
         composition
         for composition in config.compositions.values()
-        if any(
+        if (composition.account or home_account) == (started.account or home_account)
+        and (composition.region or home_region) == (started.region or home_region)
+        and any(
             item.type in started.resource_types
             and item.kind.label(item.params) == started.identifier
             for item in composition.items()
@@ -111,8 +129,15 @@ def restop(
     Returns:
         A summary for the log, and (composition, Slack text) notices to send.
     """
-    matching = compositions_with(config, started)
-    store = Store(aws, settings.table_name)
+    # Which account this is matters only when an account is named somewhere.
+    named = started.account or any(c.account for c in config.compositions.values())
+    matching = compositions_with(
+        config,
+        started,
+        home_account=aws.account_id if named else "",
+        home_region=aws.region,
+    )
+    store = Store(aws, settings.table_name, regions_of(config))
     states = {}
     for composition in matching:
         record = store.state(composition.name)
@@ -182,7 +207,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return {"handled": False}
     settings = RestopSettings.from_env()
     summary, notices = restop(
-        started, config=load_config(settings.core.config_path), aws=Aws(), settings=settings.core
+        started,
+        config=load_config(settings.core.config_path),
+        aws=settings.core.aws(),
+        settings=settings.core,
     )
     summary["slack"] = notify(notices, settings)
     logger.info("auto-start handled", extra=summary)

@@ -108,7 +108,8 @@ class Outcome:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """AWS Lambda handler for the ``Custom::EnvctlSync`` resource."""
-    return handle(event, context, aws=Aws(), settings=Settings.from_env())
+    settings = Settings.from_env()
+    return handle(event, context, aws=settings.aws(), settings=settings)
 
 
 def handle(event: dict[str, Any], context: Any, *, aws: Aws, settings: Settings) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from bot.webhooks.events import proxy_error
 from scheduler_core.aws import Aws
 from scheduler_core.config import load_config
 from scheduler_core.exceptions import ConfigError
+from scheduler_core.places import regions_of
 from scheduler_core.runtime.operations import Runtime
 
 logger = Logger(service="envctl-webhooks")
@@ -59,12 +60,13 @@ def build_api(settings: WebhookSettings | None = None) -> WebhookApi:
     """The API of one container: its settings are read from the environment once."""
     settings = settings or WebhookSettings.from_env()
     core = settings.core
-    aws = Aws()
+    aws = core.aws()
     decorate, config = idempotency(core.table_name, aws)
+    compositions = cache(lambda: load_config(core.config_path))
     return WebhookApi(
         settings=settings,
-        config=cache(lambda: load_config(core.config_path)),
-        runtime=cache(lambda: Runtime(aws, core)),
+        config=compositions,
+        runtime=cache(lambda: Runtime(aws, core, regions=regions_of(compositions()))),
         idempotent=decorate,
         logger=logger,
         # In-progress records then expire with the invocation, not only after the hour.

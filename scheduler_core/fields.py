@@ -10,6 +10,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import math
+import re
+from functools import cache
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator
@@ -94,6 +96,67 @@ def _network(value: Any) -> str:
         ) from None
 
 
+_ACCOUNT = re.compile(r"\d{12}")
+# IAM role names (and paths): letters, digits and +=,.@_- ; at most 64 characters.
+_ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}")
+_ROLE_ARN = re.compile(
+    r"arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}"
+)
+
+
+def _account(value: Any) -> str:
+    text = value.strip() if isinstance(value, str) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = str(value)
+    if text is not None and _ACCOUNT.fullmatch(text):
+        return text
+    # YAML reads an unquoted 012345678901 as a number and drops the leading zero.
+    hint = "; quote it in YAML" if isinstance(value, int) and not isinstance(value, bool) else ""
+    raise PydanticCustomError(
+        "envctl_account", f"expected a 12-digit AWS account id{hint}, got {shown(value)}"
+    )
+
+
+@cache
+def known_regions() -> frozenset[str]:
+    """Every region of every partition the installed botocore knows."""
+    import botocore.session
+
+    endpoints = botocore.session.get_session().get_data("endpoints")
+    return frozenset(
+        region for partition in endpoints["partitions"] for region in partition["regions"]
+    )
+
+
+def _region(value: Any) -> str:
+    if isinstance(value, str) and value.strip() in known_regions():
+        return value.strip()
+    raise PydanticCustomError(
+        "envctl_region", f"expected an AWS region name such as eu-west-1, got {shown(value)}"
+    )
+
+
+def _role(value: Any) -> str:
+    if isinstance(value, str) and (
+        _ROLE_NAME.fullmatch(value.strip()) or _ROLE_ARN.fullmatch(value.strip())
+    ):
+        return value.strip()
+    raise PydanticCustomError(
+        "envctl_role",
+        "expected an IAM role name (such as envctl-spoke) or a role ARN "
+        f"(arn:aws:iam::<account>:role/<name>), got {shown(value)}",
+    )
+
+
+def role_arn_account(role: str) -> str | None:
+    """The account of a role ARN; None for a role name."""
+    found = _ROLE_ARN.fullmatch(role)
+    return found.group("account") if found else None
+
+
+AccountId = Annotated[str, BeforeValidator(_account)]
+RegionName = Annotated[str, BeforeValidator(_region)]
+RoleRef = Annotated[str, BeforeValidator(_role)]
 Count = Annotated[int, BeforeValidator(_non_negative_int)]
 Network = Annotated[str, BeforeValidator(_network)]
 PositiveInt = Annotated[int, BeforeValidator(_positive_int)]

@@ -11,7 +11,8 @@ window bracket machine      ``envctl-<composition>-windows``
 schedule group              ``envctl-<composition>``
 schedules in the group      ``start``, ``stop``, ``auto-stop``,
                             ``window-<key>-<start|stop>``
-IAM roles (defaults)        ``envctl-state-machine``, ``envctl-scheduler``
+IAM roles (defaults)        ``envctl-state-machine``, ``envctl-scheduler``,
+                            ``envctl-spoke`` (in other accounts)
 ==========================  =========================================
 """
 
@@ -27,6 +28,8 @@ WINDOWS = "windows"
 AUTO_STOP = "auto-stop"
 STATE_MACHINE_ROLE = "envctl-state-machine"
 SCHEDULER_ROLE = "envctl-scheduler"
+#: The role a composition in another account is reached through, unless it names one.
+SPOKE_ROLE = "envctl-spoke"
 
 #: What a composition may be called: short enough for every derived name (Step
 #: Functions allows 80 characters, schedule groups 64) and safe in all of them.
@@ -83,3 +86,9 @@ def scheduled(action: Action) -> str:
 def window_schedule(key: str, action: Action) -> str:
     """``window-<key>-start``: one side of a bracket around a maintenance/backup window."""
     return f"window-{key}-{action.value}"
+
+
+def arn_region(arn: str) -> str | None:
+    """The region field of an ARN (``arn:aws:states:eu-west-1:...``); None if it has none."""
+    parts = arn.split(":")
+    return parts[3] or None if len(parts) > 3 and parts[0] == "arn" else None

@@ -17,7 +17,6 @@ from bot.slack.warnings import confirmation_warnings
 from scheduler_core.config import Composition
 from scheduler_core.cron.words import describe_cron
 from scheduler_core.durations import format_duration
-from scheduler_core.runtime import read_status
 from scheduler_core.windows import analyse_windows, collect_windows
 
 
@@ -139,7 +138,7 @@ def _status(
     services: Services, command: Command, composition: Composition | None, request: Request
 ) -> None:
     assert composition is not None
-    status = read_status(services.aws, composition, table_name=services.runtime.settings.table_name)
+    status = services.runtime.status(composition)
     last = services.runtime.store.state(composition.name)
     reply(
         request,

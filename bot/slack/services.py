@@ -16,6 +16,7 @@ from bot.slack.access import Decision, UsergroupMembers, decide
 from scheduler_core.aws import Aws
 from scheduler_core.config import Composition, Config, load_config
 from scheduler_core.config.models import ON_DEMAND
+from scheduler_core.places import regions_of
 from scheduler_core.runtime.operations import Actor, Runtime
 from scheduler_core.windows import next_occurrences
 
@@ -34,11 +35,11 @@ class Services:
 
     @cached_property
     def aws(self) -> Aws:
-        return self._aws or Aws()
+        return self._aws or self.settings.core.aws()
 
     @cached_property
     def runtime(self) -> Runtime:
-        return Runtime(self.aws, self.settings.core)
+        return Runtime(self.aws, self.settings.core, regions=regions_of(self.config))
 
     def zones(self) -> dict[str, ZoneInfo]:
         return {name: c.zone for name, c in self.config.compositions.items()}

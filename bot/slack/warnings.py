@@ -25,7 +25,11 @@ def confirmation_warnings(
     services: Services, composition: Composition, action: str, *, now: datetime
 ) -> list[str]:
     warnings = []
-    busy = in_progress(services.aws, services.runtime.settings.table_name, composition.name)
+    busy = in_progress(
+        services.aws.at(composition.region),
+        services.runtime.settings.table_name,
+        composition.name,
+    )
     if busy is not None:
         doing = "starting" if busy.action is Action.START else "stopping"
         execution = busy.execution_arn.rsplit(":", 1)[-1]

@@ -67,7 +67,6 @@ from scheduler_core.exceptions import (
     UnknownCompositionError,
     fault_of,
 )
-from scheduler_core.runtime import read_status
 from scheduler_core.runtime.operations import Actor, Runtime
 
 BASE = "/webhooks"
@@ -254,10 +253,7 @@ class WebhookApi:
         @app.get(f"{BASE}/compositions/<name>", summary="Live state of a composition")
         def status(name: Annotated[str, Path()]) -> dict[str, Any]:
             composition = self.config().get(name)  # its allowlist was checked before
-            runtime = self.runtime()
-            return read_status(
-                runtime.aws, composition, table_name=runtime.settings.table_name
-            ).as_json()
+            return self.runtime().status(composition).as_json()
 
         @app.get(
             f"{BASE}/compositions",

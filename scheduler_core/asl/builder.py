@@ -8,6 +8,7 @@ from typing import Any
 
 from scheduler_core.actions import Action
 from scheduler_core.asl import naming, runs, source, tracking
+from scheduler_core.asl.credentials import with_credentials
 from scheduler_core.asl.fragments import States
 from scheduler_core.asl.naming import StateNamer
 from scheduler_core.config.models import Composition, ParallelGroup, ResourceItem, Step
@@ -22,14 +23,19 @@ def step_order(composition: Composition, action: Action) -> list[Step]:
 
 
 def build_state_machine(
-    composition: Composition, action: Action, *, table: str = DEFAULT_TABLE
+    composition: Composition,
+    action: Action,
+    *,
+    table: str = DEFAULT_TABLE,
+    credentials: str | None = None,
 ) -> dict[str, Any]:
     """Return the ASL document that drives every resource of ``composition`` to ``action``.
 
     Before the resource steps it takes the composition's lease (one run at a time),
     audits the run and creates or removes the auto-stop (``asl.runs``); around them it
     records the composition's state in ``table`` (starting → running, stopping →
-    stopped, or failed with the cause); a scheduled run can be skipped once.
+    stopped, or failed with the cause); a scheduled run can be skipped once. With
+    ``credentials`` (a role ARN) every call on a resource is made as that role.
     """
     namer = StateNamer()
     name, verb = composition.name, action.value
@@ -203,10 +209,10 @@ def build_state_machine(
         "Comment": (
             f"envctl: {verb} composition {name} "
             f"({len(composition.items())} resource(s)). Generated; do not edit. "
-            + source.mark(source.fingerprint(composition, table=table))
+            + source.mark(source.fingerprint(composition, table=table, credentials=credentials))
         ),
         "StartAt": names["has_trigger"],
-        "States": _in_execution_order(states, names["has_trigger"]),
+        "States": with_credentials(_in_execution_order(states, names["has_trigger"]), credentials),
     }
 
 

@@ -4,8 +4,9 @@
 execution. To refuse a run of a machine that no longer matches the config (edited
 and not applied yet), every generated start/stop machine carries a fingerprint of
 its source in its top-level ``Comment``: the composition's name and resources, the
-table it records to and the generator's version. The request path computes the
-same fingerprint from the config without rendering any ASL, and compares.
+table it records to, the role it reaches them with, and the generator's version.
+The request path computes the same fingerprint from the config without rendering
+any ASL, and compares.
 """
 
 from __future__ import annotations
@@ -22,14 +23,17 @@ _MARK = "Source "
 _FOUND = re.compile(rf"{_MARK}([0-9a-f]{{16}})\.")
 
 
-def fingerprint(composition: Composition, *, table: str) -> str:
+def fingerprint(composition: Composition, *, table: str, credentials: str | None = None) -> str:
     """16 hex digits that change whenever the generated machines would."""
-    source = {
+    source: dict[str, object] = {
         "generator": __version__,
         "table": table,
         "composition": composition.name,
         "resources": [step.model_dump(mode="json") for step in composition.resources],
     }
+    if credentials is not None:
+        # Only when set, so that machines in the deployment's own account keep theirs.
+        source["credentials"] = credentials
     text = json.dumps(source, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from scheduler_core.actions import Action
 from scheduler_core.asl import runs, tracking
+from scheduler_core.asl.credentials import with_credentials
 from scheduler_core.asl.fragments import States
 from scheduler_core.asl.naming import StateNamer
 from scheduler_core.config.models import Composition, ResourceItem
@@ -24,7 +25,11 @@ IN_USE = ("running", "starting")
 
 
 def build_windows_machine(
-    composition: Composition, resources: list[ResourceItem], *, table: str
+    composition: Composition,
+    resources: list[ResourceItem],
+    *,
+    table: str,
+    credentials: str | None = None,
 ) -> dict[str, Any]:
     """ASL for the bracket schedules of ``resources`` (those with uncovered windows)."""
     namer = StateNamer()
@@ -152,5 +157,5 @@ def build_windows_machine(
     return {
         "Comment": f"envctl: maintenance/backup window brackets of {composition.name}. Generated.",
         "StartAt": begin,
-        "States": states,
+        "States": with_credentials(states, credentials),
     }

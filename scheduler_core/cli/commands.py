@@ -18,7 +18,8 @@ from scheduler_core.cli.output import plural, print_status, result_line, step_li
 from scheduler_core.config import Composition, Config, load_config
 from scheduler_core.durations import parse_duration
 from scheduler_core.exceptions import BadInputError
-from scheduler_core.runtime import follow, read_status
+from scheduler_core.places import regions_of
+from scheduler_core.runtime import follow
 from scheduler_core.runtime.operations import Actor, Runtime
 from scheduler_core.runtime.store import AuditEntry
 from scheduler_core.settings import Settings
@@ -49,11 +50,11 @@ class Context:
 
     @cached_property
     def aws(self) -> Aws:
-        return Aws()
+        return self.settings.aws()
 
     @cached_property
     def runtime(self) -> Runtime:
-        return Runtime(self.aws, self.settings)
+        return Runtime(self.aws, self.settings, regions=regions_of(self.config))
 
     @property
     def actor(self) -> Actor:
@@ -103,7 +104,7 @@ def _windows(ctx: Context) -> int:
 
 
 def _status(ctx: Context) -> int:
-    status = read_status(ctx.aws, ctx.composition, table_name=ctx.runtime.settings.table_name)
+    status = ctx.runtime.status(ctx.composition)
     if ctx.args.json:
         print(json.dumps(status.as_json(), indent=2))
         return 0

@@ -32,7 +32,8 @@ def result_line(composition: str, action: Action, result: ExecutionResult) -> st
 
 
 def print_status(status: CompositionStatus, out: TextIO = sys.stdout) -> None:
-    print(f"{status.composition}: {status.state}", file=out)
+    where = ", ".join(filter(None, (status.account and f"account {status.account}", status.region)))
+    print(f"{status.composition}: {status.state}" + (f" ({where})" if where else ""), file=out)
     if status.execution_arn:
         print(f"  execution in progress: {status.execution_arn}", file=out)
     rows = [("TYPE", "ID", "STATE", "DETAIL")] + [

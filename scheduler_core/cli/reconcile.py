@@ -12,6 +12,7 @@ from scheduler_core.actions import Action
 from scheduler_core.config.models import ON_DEMAND
 from scheduler_core.cron.words import describe_cron
 from scheduler_core.durations import format_duration
+from scheduler_core.places import Place, place_of
 from scheduler_core.reconcile import Change, Plan, apply_plan, plan_everything
 from scheduler_core.reconcile.windows import conflicts_for, window_analyses
 from scheduler_core.windows import next_occurrences
@@ -27,11 +28,30 @@ def _plan(ctx: Context) -> Plan:
     )
 
 
+def _places(ctx: Context) -> dict[str, Place]:
+    """Where each composition that names an account or region has its resources."""
+    return {
+        name: place_of(composition, ctx.aws)
+        for name, composition in ctx.config.compositions.items()
+        if composition.account or composition.region or composition.role
+    }
+
+
 def show_plan(ctx: Context, *, as_json: bool) -> int:
     plan = _plan(ctx)
+    places = _places(ctx)
     if as_json:
-        print(json.dumps(plan.as_json(), indent=2))
+        document = plan.as_json()
+        if places:
+            document["places"] = {
+                name: {"account": p.account, "region": p.region, "role": p.role_arn}
+                for name, p in places.items()
+            }
+        print(json.dumps(document, indent=2))
         return 0
+    for name, place in places.items():
+        role = f" through {place.role_arn}" if place.role_arn else ""
+        print(f"{name}: resources in {place}{role}")
     if plan.empty and not plan.held:
         print("No changes: AWS matches the config.")
     for change in plan.changes:

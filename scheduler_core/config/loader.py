@@ -44,7 +44,7 @@ from scheduler_core.config.reading import (
 from scheduler_core.cron import cron_problem
 from scheduler_core.durations import parse_duration
 from scheduler_core.exceptions import ConfigError
-from scheduler_core.fields import shown
+from scheduler_core.fields import role_arn_account, shown
 from scheduler_core.resources import REGISTRY
 
 DEFAULT_PATH = "compositions.yaml"
@@ -155,6 +155,7 @@ def _composition(name: str, body: Any, *, problems: list[str], where: str) -> Co
     )
     if settings is not None:
         _check_schedule(settings, report)
+        settings = _check_place(settings, report)
     auto_stop = _auto_stop(settings, report)
     steps = _steps(body.get("resources"), report)
     if len(problems) > before or settings is None or steps is None:
@@ -186,6 +187,24 @@ def _check_schedule(settings: CompositionSettings, report: Any) -> None:
                 field,
                 f'invalid AWS cron expression {brief(expression)}: {problem}; or use "{ON_DEMAND}"',
             )
+
+
+def _check_place(settings: CompositionSettings, report: Any) -> CompositionSettings:
+    """A role ARN names the account the resources are in: it must agree with ``account``."""
+    if settings.role is None:
+        return settings
+    in_account = role_arn_account(settings.role)
+    if in_account is None:
+        return settings
+    if settings.account is None:
+        return settings.model_copy(update={"account": in_account})
+    if in_account != settings.account:
+        report(
+            "role",
+            f"the role ARN is in account {in_account}, but account is {settings.account}; "
+            "the role must be in the account the resources are in",
+        )
+    return settings
 
 
 def _auto_stop(settings: CompositionSettings | None, report: Any) -> timedelta | None:

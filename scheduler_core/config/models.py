@@ -10,7 +10,16 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field
 
 from scheduler_core.exceptions import UnknownCompositionError
-from scheduler_core.fields import Count, Flag, Identifier, Network, PositiveInt
+from scheduler_core.fields import (
+    AccountId,
+    Count,
+    Flag,
+    Identifier,
+    Network,
+    PositiveInt,
+    RegionName,
+    RoleRef,
+)
 from scheduler_core.resources import REGISTRY, ResourceKind
 
 ON_DEMAND = "on-demand"
@@ -76,6 +85,9 @@ class CompositionSettings(Strict):
     notify: Notify = Field(default_factory=Notify)
     access: Access | None = None
     webhooks: Webhooks = Field(default_factory=Webhooks)
+    account: AccountId | None = None
+    region: RegionName | None = None
+    role: RoleRef | None = None
 
 
 class Composition(Strict):
@@ -91,6 +103,10 @@ class Composition(Strict):
     notify: Notify
     access: Access | None
     webhooks: Webhooks = Field(default_factory=Webhooks)
+    # Where its resources are (docs/multi-account.md); None: the deployment's own.
+    account: str | None = None
+    region: str | None = None
+    role: str | None = None
     resources: tuple[Step, ...]
 
     @property

@@ -12,10 +12,12 @@ from datetime import datetime
 
 from scheduler_core.aws import Aws
 from scheduler_core.config import Composition, Config
+from scheduler_core.places import place_of
 from scheduler_core.reconcile.desired import Desired, Targets, WindowBracket, desired_for
 from scheduler_core.reconcile.live import read_live, running_executions
 from scheduler_core.reconcile.model import Change, ChangeAction, HeldPrune, ObjectKind, Plan
 from scheduler_core.reconcile.planner import hold_busy_prunes, plan_changes, pruned_machine_arns
+from scheduler_core.reconcile.tables import table_change
 from scheduler_core.runtime.deploy import role_arn, scheduler_role_arn, state_machine_arn_prefix
 from scheduler_core.settings import Settings
 
@@ -45,13 +47,51 @@ def make_plan(
 ) -> Plan:
     """Read AWS and list the changes that would make it match ``config``.
 
+    Each composition's machines and schedules live in its region, so each region is
+    planned on its own: the deployment's, every composition's, and the managed
+    regions of the settings (where a removed composition may have left objects).
+
     With ``prune``, compositions whose state machines still run an execution are
     not pruned: their deletions are left out of the plan and listed in ``held``.
     """
+    by_region: dict[str, list[Composition]] = {aws.region: []}
+    for region in settings.regions:
+        by_region.setdefault(region, [])
+    for composition in config.compositions.values():
+        by_region.setdefault(composition.region or aws.region, []).append(composition)
+    changes: list[Change] = []
+    held: list[HeldPrune] = []
+    for region, compositions in by_region.items():
+        if not compositions and not prune:
+            continue
+        there = aws.at(region)
+        part = _plan_region(there, settings, compositions, prune=prune, brackets_for=brackets_for)
+        elsewhere = "" if region == aws.region else region
+        table = table_change(there, settings.table_name) if elsewhere and compositions else None
+        if table is not None:
+            changes.append(replace(table, region=elsewhere))
+        changes.extend(replace(change, region=elsewhere) for change in part.changes)
+        held.extend(part.held)
+    return Plan(changes=tuple(changes), held=tuple(held))
+
+
+def _plan_region(
+    aws: Aws,
+    settings: Settings,
+    compositions: list[Composition],
+    *,
+    prune: bool,
+    brackets_for: BracketSource,
+) -> Plan:
     where = targets(aws, settings)
     desired = Desired(deployment=settings.deployment)
-    for composition in config.compositions.values():
-        part = desired_for(composition, targets=where, brackets=brackets_for(composition))
+    for composition in compositions:
+        part = desired_for(
+            composition,
+            targets=where,
+            brackets=brackets_for(composition),
+            credentials=place_of(composition, aws).role_arn,
+        )
         desired.state_machines.update(part.state_machines)
         desired.groups.update(part.groups)
         desired.schedules.update(part.schedules)
@@ -100,8 +140,13 @@ def apply_plan(
 ) -> None:
     """Make the calls of every change, in order; reports each change when done."""
     for change in plan.changes:
+        there = aws.at(change.region or None)
         for call in change.calls:
-            getattr(aws.client(call.service), call.operation)(**call.arguments)
+            client = there.client(call.service)
+            if call.operation.startswith("wait:"):
+                client.get_waiter(call.operation[len("wait:") :]).wait(**call.arguments)
+            else:
+                getattr(client, call.operation)(**call.arguments)
         on_change(change)
 
 

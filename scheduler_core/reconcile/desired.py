@@ -50,9 +50,16 @@ class Targets:
 
 
 def desired_for(
-    composition: Composition, *, targets: Targets, brackets: list[WindowBracket]
+    composition: Composition,
+    *,
+    targets: Targets,
+    brackets: list[WindowBracket],
+    credentials: str | None = None,
 ) -> Desired:
-    """Everything one composition needs; brackets come from the window analysis."""
+    """Everything one composition needs; brackets come from the window analysis.
+
+    ``credentials``: the role that reaches its resources in another account, if any.
+    """
     desired = Desired()
     name = composition.name
     for action in Action:
@@ -60,7 +67,9 @@ def desired_for(
         desired.state_machines[machine] = StateMachineSpec(
             name=machine,
             composition=name,
-            definition=build_state_machine(composition, action, table=targets.table_name),
+            definition=build_state_machine(
+                composition, action, table=targets.table_name, credentials=credentials
+            ),
         )
     group = names.schedule_group(name)
     desired.groups[group] = name
@@ -87,7 +96,9 @@ def desired_for(
         desired.state_machines[machine] = StateMachineSpec(
             name=machine,
             composition=name,
-            definition=build_windows_machine(composition, resources, table=targets.table_name),
+            definition=build_windows_machine(
+                composition, resources, table=targets.table_name, credentials=credentials
+            ),
         )
         for bracket in brackets:
             spec = ScheduleSpec(

@@ -14,6 +14,7 @@ class ChangeAction(StrEnum):
 
 
 class ObjectKind(StrEnum):
+    TABLE = "table"
     STATE_MACHINE = "state machine"
     SCHEDULE_GROUP = "schedule group"
     SCHEDULE = "schedule"
@@ -21,7 +22,12 @@ class ObjectKind(StrEnum):
 
 SYMBOLS = {ChangeAction.CREATE: "+", ChangeAction.UPDATE: "~", ChangeAction.DELETE: "-"}
 # Apply order: what others depend on first; deletions in reverse.
-ORDER = {ObjectKind.STATE_MACHINE: 0, ObjectKind.SCHEDULE_GROUP: 1, ObjectKind.SCHEDULE: 2}
+ORDER = {
+    ObjectKind.TABLE: -1,
+    ObjectKind.STATE_MACHINE: 0,
+    ObjectKind.SCHEDULE_GROUP: 1,
+    ObjectKind.SCHEDULE: 2,
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,9 +47,12 @@ class Change:
     composition: str
     fields: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     calls: tuple[Call, ...] = ()
+    region: str = ""  # where it is made, when not in the deployment's own region
 
     def describe(self) -> str:
         line = f"{SYMBOLS[self.action]} {self.kind} {self.name}"
+        if self.region:
+            line += f" in {self.region}"
         if self.fields:
             shown = "; ".join(
                 f"{name}: {_short(old)} → {_short(new)}" for name, (old, new) in self.fields.items()
@@ -57,6 +66,7 @@ class Change:
             "type": str(self.kind).replace(" ", "_"),
             "name": self.name,
             "composition": self.composition,
+            **({"region": self.region} if self.region else {}),
             "changes": {name: {"from": old, "to": new} for name, (old, new) in self.fields.items()},
         }
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from scheduler_core.aws import Aws
 from scheduler_core.config import Composition, Config
 from scheduler_core.conflicts.finder import find_conflicts
 from scheduler_core.conflicts.model import Conflict
 from scheduler_core.conflicts.schedules import list_foreign_schedules
+from scheduler_core.places import reaching
 from scheduler_core.reconcile.desired import WindowBracket
 from scheduler_core.windows import (
     WindowAnalysis,
@@ -31,9 +33,12 @@ def window_analyses(
     analyses: dict[str, list[WindowAnalysis]] = {c.name: [] for c in chosen}
     if not with_windows:
         return analyses
-    plans = read_backup_plans(aws)
+    plans: dict[int, Any] = {}  # per account and region reached: read once there
     for composition in with_windows:
-        windows = collect_windows(aws, composition, backup_plans=plans)
+        there = reaching(composition, aws)
+        if id(there) not in plans:
+            plans[id(there)] = read_backup_plans(there)
+        windows = collect_windows(there, composition, backup_plans=plans[id(there)])
         analyses[composition.name] = analyse_windows(composition, windows, now=now)
     return analyses
 
@@ -62,10 +67,13 @@ def brackets_for(composition: Composition, analyses: list[WindowAnalysis]) -> li
 
 def conflicts_for(aws: Aws, compositions: list[Composition]) -> list[Conflict]:
     """Other schedules acting on the same resources; foreign schedules listed once."""
-    foreign = list_foreign_schedules(aws)
+    listed: dict[int, Any] = {}  # per account and region reached: listed once there
     found: list[Conflict] = []
     for composition in compositions:
-        found.extend(find_conflicts(aws, composition, foreign_schedules=foreign))
+        there = reaching(composition, aws)
+        if id(there) not in listed:
+            listed[id(there)] = list_foreign_schedules(there)
+        found.extend(find_conflicts(there, composition, foreign_schedules=listed[id(there)]))
     return found
 
 

@@ -17,6 +17,7 @@ from scheduler_core.asl import source
 from scheduler_core.aws import Aws
 from scheduler_core.config.models import Composition
 from scheduler_core.exceptions import NotDeployedError
+from scheduler_core.places import place_of
 from scheduler_core.settings import Settings
 
 
@@ -71,7 +72,8 @@ def deployed_state_machine(
             f"{composition.name} is not deployed: there is no state machine {name} in "
             f"{aws.region} (account {aws.account_id}); run `envctl apply` first"
         ) from exc
-    wanted = source.fingerprint(composition, table=settings.table_name)
+    credentials = place_of(composition, aws).role_arn
+    wanted = source.fingerprint(composition, table=settings.table_name, credentials=credentials)
     if source.recorded(json.loads(found["definition"])) != wanted:
         raise NotDeployedError(
             f"{composition.name} has changed since it was deployed: state machine {name} "

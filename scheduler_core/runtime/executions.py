@@ -113,6 +113,8 @@ def launch(
             machine was deployed from another version of the config (nothing was
             changed; ``envctl apply`` deploys it).
     """
+    # Its machines, schedules and lease are in its region.
+    aws = aws.at(composition.region)
     now = now or datetime.now(UTC)
     name = execution_name or _default_name(trigger, now)
     if not _EXECUTION_NAME.match(name):

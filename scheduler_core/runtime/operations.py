@@ -6,6 +6,7 @@ Entry points (CLI, Slack, webhooks) call these and nothing below them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +21,7 @@ from scheduler_core.durations import format_duration
 from scheduler_core.exceptions import BadInputError, ConflictError
 from scheduler_core.runtime.deploy import scheduler_role_arn, state_machine_arn
 from scheduler_core.runtime.executions import Launched, RunRequest, launch
+from scheduler_core.runtime.status import CompositionStatus, read_status
 from scheduler_core.runtime.store import Store
 from scheduler_core.schedules import at_moment, auto_stop_spec
 from scheduler_core.settings import Settings
@@ -51,14 +53,25 @@ class Run:
 class Runtime:
     """Operations on compositions against one AWS account/region and one table."""
 
-    def __init__(self, aws: Aws, settings: Settings) -> None:
+    def __init__(
+        self, aws: Aws, settings: Settings, *, regions: Mapping[str, str | None] | None = None
+    ) -> None:
+        """``regions``: the compositions kept in another region than ``aws``'s (by name)."""
         self.aws = aws
         self.settings = settings
-        self.store = Store(aws, settings.table_name)
+        self.store = Store(aws, settings.table_name, regions)
 
-    @property
-    def _scheduler(self) -> Any:
-        return self.aws.client("scheduler")
+    def _scheduler(self, composition: Composition) -> Any:
+        """EventBridge Scheduler where the composition's schedules are: its region."""
+        return self.aws.at(composition.region).client("scheduler")
+
+    def _at_home(self, composition: Composition) -> None:
+        """Its rows are in its region's table, whoever built this runtime."""
+        self.store.keep_in(composition.name, composition.region)
+
+    def status(self, composition: Composition) -> CompositionStatus:
+        """Its resources' live state, read where they are; starting/stopping while a run is on."""
+        return read_status(self.aws, composition, table_name=self.settings.table_name)
 
     def start(
         self,
@@ -75,6 +88,7 @@ class Runtime:
         The run itself writes the audit entry and creates the auto-stop, before it
         touches a resource; a start while a start runs joins it.
         """
+        self._at_home(composition)
         now = now or datetime.now(UTC)
         check_plain(reason, field="reason")
         duration = duration or composition.auto_stop_after
@@ -115,6 +129,7 @@ class Runtime:
         reason: str = "",
     ) -> Run:
         """Stop now; the run removes a pending auto-stop and audits itself."""
+        self._at_home(composition)
         now = now or datetime.now(UTC)
         check_plain(reason, field="reason")
         launched = self._launch(
@@ -180,6 +195,7 @@ class Runtime:
         now: datetime | None = None,
     ) -> datetime:
         """Move the pending auto-stop ``duration`` later; returns the new time."""
+        self._at_home(composition)
         self.store.require()
         current = self.pending_auto_stop(composition)
         if current is None:
@@ -203,6 +219,7 @@ class Runtime:
         self, composition: Composition, which: str, *, actor: Actor, now: datetime | None = None
     ) -> None:
         """Skip the next scheduled start or stop (``next-start`` / ``next-stop``)."""
+        self._at_home(composition)
         action = {"next-start": Action.START, "next-stop": Action.STOP}.get(which)
         if action is None:
             raise BadInputError(f'expected next-start or next-stop, got "{which}"')
@@ -225,6 +242,7 @@ class Runtime:
         self, composition: Composition, paused: bool, *, actor: Actor, now: datetime | None = None
     ) -> list[str]:
         """Disable (pause) or enable (resume) the scheduled start and stop."""
+        self._at_home(composition)
         self.store.require()  # a missing table must not leave the schedules changed
         schedules = [
             names.scheduled(action)
@@ -242,7 +260,7 @@ class Runtime:
         changed = []
         for name in schedules:
             try:
-                live = self._scheduler.get_schedule(GroupName=group, Name=name)
+                live = self._scheduler(composition).get_schedule(GroupName=group, Name=name)
             except ClientError as exc:
                 if exc.response["Error"]["Code"] == "ResourceNotFoundException":
                     raise BadInputError(
@@ -252,7 +270,7 @@ class Runtime:
                 raise
             state = "DISABLED" if paused else "ENABLED"
             if live.get("State") != state:
-                self._scheduler.update_schedule(**_resubmit(live, State=state))
+                self._scheduler(composition).update_schedule(**_resubmit(live, State=state))
                 changed.append(name)
         self.store.audit(
             composition.name,
@@ -266,7 +284,7 @@ class Runtime:
     def pending_auto_stop(self, composition: Composition) -> datetime | None:
         """When the pending auto-stop fires (from its schedule), if there is one."""
         try:
-            live = self._scheduler.get_schedule(
+            live = self._scheduler(composition).get_schedule(
                 GroupName=names.schedule_group(composition.name), Name=names.AUTO_STOP
             )
         except ClientError as exc:
@@ -279,16 +297,18 @@ class Runtime:
         spec = auto_stop_spec(
             composition=composition.name,
             at=at,
-            target_arn=state_machine_arn(self.aws, composition.name, Action.STOP),
+            target_arn=state_machine_arn(
+                self.aws.at(composition.region), composition.name, Action.STOP
+            ),
             role_arn=scheduler_role_arn(self.aws, self.settings),
         )
         request = spec.request(state="ENABLED")
         try:
-            self._scheduler.update_schedule(**request)
+            self._scheduler(composition).update_schedule(**request)
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ResourceNotFoundException":
                 raise
-            self._scheduler.create_schedule(**request)
+            self._scheduler(composition).create_schedule(**request)
         self.store.set_auto_stop(composition.name, at)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from scheduler_core import names
 from scheduler_core.asl import naming
 from scheduler_core.asl.fragments import PAST_TENSE
 from scheduler_core.aws import Aws
@@ -49,7 +50,8 @@ def follow(
     timeout_seconds: float | None = None,
 ) -> ExecutionResult:
     """Poll an execution until it ends, reporting each resource step as it finishes."""
-    sfn = aws.client("stepfunctions")
+    # In the region of its state machine, which is the composition's.
+    sfn = aws.at(names.arn_region(execution_arn)).client("stepfunctions")
     reader = _HistoryReader()
     started = time.monotonic()
     while True:

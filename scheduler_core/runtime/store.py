@@ -14,6 +14,7 @@ One DynamoDB table (docs/architecture.md), keys ``pk``/``sk``:
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -60,29 +61,42 @@ class AuditEntry:
 
 
 class Store:
-    """Typed access to the envctl table."""
+    """Typed access to the envctl table.
 
-    def __init__(self, aws: Aws, table_name: str) -> None:
+    A composition's rows live in the table of its own region, where its state
+    machines write them (docs/multi-account.md); ``regions`` maps the compositions
+    that are not in the deployment's region to theirs. The Slack message references
+    stay in the deployment's region.
+    """
+
+    def __init__(
+        self, aws: Aws, table_name: str, regions: Mapping[str, str | None] | None = None
+    ) -> None:
         self._aws = aws
         self.table_name = table_name
+        self._regions = dict(regions or {})
 
-    @property
-    def _dynamodb(self) -> CheckedTable:
-        return CheckedTable(self._aws, self.table_name)
+    def keep_in(self, composition: str, region: str | None) -> None:
+        """From now on, read and write ``composition``'s rows in ``region``."""
+        self._regions[composition] = region
+
+    def _dynamodb(self, composition: str | None = None) -> CheckedTable:
+        region = self._regions.get(composition) if composition is not None else None
+        return CheckedTable(self._aws if region is None else self._aws.at(region), self.table_name)
 
     def require(self) -> None:
         """Raise NotDeployedError unless the table exists (one cheap read)."""
         self._get("composition#-", "override")
 
-    def _get(self, pk: str, sk: str) -> dict[str, Any]:
-        found = self._dynamodb.get_item(
+    def _get(self, pk: str, sk: str, composition: str | None = None) -> dict[str, Any]:
+        found = self._dynamodb(composition).get_item(
             TableName=self.table_name, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True
         )
         return {name: _plain(value) for name, value in found.get("Item", {}).items()}
 
     def state(self, composition: str) -> StateRecord | None:
         """The state the state machines last recorded, if any."""
-        item = self._get(f"composition#{composition}", "state")
+        item = self._get(f"composition#{composition}", "state", composition)
         if not item:
             return None
         return StateRecord(
@@ -95,7 +109,7 @@ class Store:
         )
 
     def overrides(self, composition: str) -> Overrides:
-        item = self._get(f"composition#{composition}", "override")
+        item = self._get(f"composition#{composition}", "override", composition)
         auto_stop = item.get("auto_stop_at")
         return Overrides(
             skip_next_start=bool(item.get("skip_next_start")),
@@ -118,7 +132,7 @@ class Store:
 
     def _update_override(self, composition: str, expression: str, values: dict[str, Any]) -> None:
         extra = {"ExpressionAttributeValues": values} if values else {}
-        self._dynamodb.update_item(
+        self._dynamodb(composition).update_item(
             TableName=self.table_name,
             Key={"pk": {"S": f"composition#{composition}"}, "sk": {"S": "override"}},
             UpdateExpression=expression,
@@ -127,7 +141,7 @@ class Store:
 
     def put_message_ref(self, execution_arn: str, *, channel: str, ts: str, user_id: str) -> None:
         """Remember the Slack message that reports on an execution (the notifier updates it)."""
-        self._dynamodb.put_item(
+        self._dynamodb().put_item(
             TableName=self.table_name,
             Item={
                 "pk": {"S": f"execution#{execution_arn}"},
@@ -157,7 +171,7 @@ class Store:
     ) -> None:
         """Write an audit entry; it expires after AUDIT_RETENTION."""
         at = now or datetime.now(UTC)
-        self._dynamodb.put_item(
+        self._dynamodb(composition).put_item(
             TableName=self.table_name,
             Item={
                 "pk": {"S": f"audit#{composition}"},
@@ -173,7 +187,7 @@ class Store:
 
     def history(self, composition: str, limit: int = 10) -> list[AuditEntry]:
         """The newest audit entries first."""
-        found = self._dynamodb.query(
+        found = self._dynamodb(composition).query(
             TableName=self.table_name,
             KeyConditionExpression="pk = :pk",
             ExpressionAttributeValues={":pk": {"S": f"audit#{composition}"}},

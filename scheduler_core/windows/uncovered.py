@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from scheduler_core.aws import Aws
 from scheduler_core.config import Composition
+from scheduler_core.places import reaching
 from scheduler_core.reconcile.windows import has_windows
 from scheduler_core.windows import analyse_windows, collect_windows
 
@@ -41,7 +42,7 @@ def uncovered_windows(
     """
     if not has_windows(composition):
         return []
-    windows = collect_windows(aws, composition)
+    windows = collect_windows(reaching(composition, aws), composition)
     bracketed = {
         (a.resource_type, a.resource_id, a.window)
         for a in analyse_windows(composition, windows, now=now, weeks=1)

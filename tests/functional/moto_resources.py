@@ -174,7 +174,7 @@ def auto_scaling_group(em: Emulator, name: str, *, desired: int = 2) -> Created:
         MinSize=1,
         MaxSize=4,
         DesiredCapacity=desired,
-        AvailabilityZones=["us-east-1a"],
+        AvailabilityZones=[f"{autoscaling.meta.region_name}a"],
     )
 
     def read() -> str:

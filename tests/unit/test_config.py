@@ -20,7 +20,7 @@ ALLOWED_TYPES = (
 )
 COMPOSITION_KEYS = (
     "description, timezone, start_resources_at, stop_resources_at, auto_stop_after, "
-    "window_margin_minutes, notify, access, webhooks, resources"
+    "window_margin_minutes, notify, access, webhooks, account, region, role, resources"
 )
 ONE_RDS_INSTANCE = """\
 - type: rds_instance
