@@ -30,6 +30,8 @@ STATE_MACHINE_ROLE = "envctl-state-machine"
 SCHEDULER_ROLE = "envctl-scheduler"
 #: The role a composition in another account is reached through, unless it names one.
 SPOKE_ROLE = "envctl-spoke"
+#: The role EventBridge forwards other regions' run events to the deployment's bus as.
+EVENTS_ROLE = "envctl-event-forwarding"
 
 #: What a composition may be called: short enough for every derived name (Step
 #: Functions allows 80 characters, schedule groups 64) and safe in all of them.

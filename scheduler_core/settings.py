@@ -23,6 +23,8 @@ class Settings:
     table_name: str = "envctl"
     state_machine_role_arn: str | None = None
     scheduler_role_arn: str | None = None
+    # The role other regions' rules forward run events to this region's bus with.
+    events_role_arn: str | None = None
     # Several envctl deployments may share an account and region: each prunes only
     # what it created itself (tag envctl:deployment).
     deployment: str = "default"
@@ -46,6 +48,7 @@ class Settings:
             table_name=values.get("ENVCTL_TABLE") or "envctl",
             state_machine_role_arn=values.get("ENVCTL_STATE_MACHINE_ROLE_ARN") or None,
             scheduler_role_arn=values.get("ENVCTL_SCHEDULER_ROLE_ARN") or None,
+            events_role_arn=values.get("ENVCTL_EVENTS_ROLE_ARN") or None,
             deployment=values.get("ENVCTL_DEPLOYMENT") or "default",
             spoke_role=values.get("ENVCTL_SPOKE_ROLE") or "envctl-spoke",
             regions=tuple(

@@ -14,6 +14,7 @@ from scheduler_core.aws import Aws
 from scheduler_core.config import Composition, Config
 from scheduler_core.places import place_of
 from scheduler_core.reconcile.desired import Desired, Targets, WindowBracket, desired_for
+from scheduler_core.reconcile.forwarding import forwarding_change
 from scheduler_core.reconcile.live import read_live, running_executions
 from scheduler_core.reconcile.model import Change, ChangeAction, HeldPrune, ObjectKind, Plan
 from scheduler_core.reconcile.planner import hold_busy_prunes, plan_changes, pruned_machine_arns
@@ -67,9 +68,13 @@ def make_plan(
         there = aws.at(region)
         part = _plan_region(there, settings, compositions, prune=prune, brackets_for=brackets_for)
         elsewhere = "" if region == aws.region else region
-        table = table_change(there, settings.table_name) if elsewhere and compositions else None
-        if table is not None:
-            changes.append(replace(table, region=elsewhere))
+        if elsewhere and compositions:
+            for extra in (
+                table_change(there, settings.table_name),
+                forwarding_change(there, aws, settings),
+            ):
+                if extra is not None:
+                    changes.append(replace(extra, region=elsewhere))
         changes.extend(replace(change, region=elsewhere) for change in part.changes)
         held.extend(part.held)
     return Plan(changes=tuple(changes), held=tuple(held))

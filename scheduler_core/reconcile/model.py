@@ -15,6 +15,7 @@ class ChangeAction(StrEnum):
 
 class ObjectKind(StrEnum):
     TABLE = "table"
+    EVENT_RULE = "event rule"
     STATE_MACHINE = "state machine"
     SCHEDULE_GROUP = "schedule group"
     SCHEDULE = "schedule"
@@ -24,6 +25,7 @@ SYMBOLS = {ChangeAction.CREATE: "+", ChangeAction.UPDATE: "~", ChangeAction.DELE
 # Apply order: what others depend on first; deletions in reverse.
 ORDER = {
     ObjectKind.TABLE: -1,
+    ObjectKind.EVENT_RULE: -1,
     ObjectKind.STATE_MACHINE: 0,
     ObjectKind.SCHEDULE_GROUP: 1,
     ObjectKind.SCHEDULE: 2,

@@ -376,3 +376,37 @@ def test_apply_creates_the_table_in_a_composition_region_once(
     backups = dynamodb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
     assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
     assert table not in aws.client("dynamodb").list_tables()["TableNames"]  # the hub has none
+
+
+def test_apply_forwards_the_end_of_runs_in_a_composition_region_to_the_home_bus(
+    aws_env: Emulator, aws: Aws, unique: str
+) -> None:
+    from scheduler_core.config import Config
+    from scheduler_core.reconcile import apply_plan, make_plan
+    from scheduler_core.reconcile.forwarding import RULE
+
+    region = "sa-east-1"  # no other test puts a composition there
+    target = composition(f"f-{unique}", [{"type": "wait", "params": {"seconds": 1}}], region=region)
+    config = Config(path=Path("c.yaml"), compositions={target.name: target})
+    events = aws.at(region).client("events")
+    settings = Settings(events_role_arn=f"arn:aws:iam::{HUB}:role/forwarding-{unique}")
+
+    first = make_plan(aws, settings, config)
+    apply_plan(aws, first)
+    second = make_plan(aws, settings, config)
+
+    assert [c.describe() for c in first.changes if c.kind == "event rule"] == [
+        f"+ event rule {RULE} in {region}"
+    ]
+    assert [c for c in second.changes if c.kind == "event rule"] == []
+    pattern = json.loads(events.describe_rule(Name=RULE)["EventPattern"])
+    assert pattern["detail"]["stateMachineArn"] == [
+        {"prefix": f"arn:aws:states:{region}:{HUB}:stateMachine:envctl-"}
+    ]
+    (forward,) = events.list_targets_by_rule(Rule=RULE)["Targets"]
+    assert (forward["Arn"], forward["RoleArn"]) == (
+        f"arn:aws:events:us-east-1:{HUB}:event-bus/default",
+        settings.events_role_arn,
+    )
+    home_rules = {r["Name"] for r in aws.client("events").list_rules()["Rules"]}
+    assert RULE not in home_rules  # the home region's own bus needs none

@@ -53,6 +53,7 @@ READ_PREFIXES = ("Describe", "List", "Get")
 PASSABLE_ROLES = {
     "StateMachineRole": "states.amazonaws.com",
     "SchedulerRole": "scheduler.amazonaws.com",
+    "EventForwardingRole": "events.amazonaws.com",
 }
 TABLE_ARN = {"Fn::GetAtt": ["EnvctlTable", "Arn"]}
 # The envctl table of every managed region (same name; the sync function creates it).
@@ -542,9 +543,10 @@ def check_notifier_rule(template: Template) -> list[str]:
     detail = pattern.get("detail", {})
     if set(detail.get("status", [])) != {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}:
         problems.append(f"notifier statuses {detail.get('status')}")
-    prefixes = [m.get("prefix") for m in detail.get("stateMachineArn", []) if isinstance(m, dict)]
-    if prefixes != [{"Fn::Sub": ENVCTL_MACHINES}]:
-        problems.append(f"notifier does not filter on the envctl- prefix: {prefixes}")
+    # Any region (runs of the managed regions are forwarded here), this account, envctl-*.
+    matchers = [m.get("wildcard") for m in detail.get("stateMachineArn", []) if isinstance(m, dict)]
+    if matchers != [{"Fn::Sub": ENVCTL_MACHINES_IN_ANY_REGION + "*"}]:
+        problems.append(f"notifier does not filter on envctl- machines of this account: {matchers}")
     return problems
 
 
@@ -1458,3 +1460,34 @@ def test_loader_turns_short_tags_into_long_form() -> None:
         },
         "E": {"Fn::Not": [{"Fn::Equals": [{"Condition": "Other"}, "true"]}]},
     }
+
+
+def test_the_forwarding_role_may_only_put_events_on_this_region_default_bus(
+    template: Template,
+) -> None:
+    from scheduler_core.reconcile.forwarding import RULE
+
+    role = template["Resources"]["EventForwardingRole"]["Properties"]
+    (trusted,) = role["AssumeRolePolicyDocument"]["Statement"]
+    granted = [
+        (actions(located.statement), resources(located.statement))
+        for located in iam_statements(template)
+        if located.owner == "EventForwardingRole"
+    ]
+    sync_env = function_props(template, "SyncFunction")["Environment"]["Variables"]
+    rules = granted_patterns(template, "SyncFunctionRole", "events:PutRule")
+
+    assert trusted["Principal"] == {"Service": "events.amazonaws.com"}
+    assert granted == [
+        (
+            ["events:PutEvents"],
+            [
+                {
+                    "Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}"
+                    ":event-bus/default"
+                }
+            ],
+        )
+    ]
+    assert sync_env["ENVCTL_EVENTS_ROLE_ARN"] == {"Fn::GetAtt": ["EventForwardingRole", "Arn"]}
+    assert rules == [f"arn:aws:events:*:123456789012:rule/{RULE}"]
