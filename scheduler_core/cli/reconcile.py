@@ -159,7 +159,8 @@ def _schedule_state(ctx: Context, action: Action) -> str | None:
     from botocore.exceptions import ClientError
 
     try:
-        live = ctx.aws.client("scheduler").get_schedule(
+        scheduler = ctx.aws.at(ctx.composition.region).client("scheduler")
+        live = scheduler.get_schedule(
             GroupName=names.schedule_group(ctx.composition.name), Name=names.scheduled(action)
         )
     except ClientError as exc:

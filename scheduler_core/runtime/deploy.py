@@ -61,6 +61,7 @@ def deployed_state_machine(
         NotDeployedError: the machine does not exist, or was generated from other
             resources (or another envctl version) than the config now lists.
     """
+    aws = aws.at(composition.region)  # its machines are in its region
     arn = state_machine_arn(aws, composition.name, action)
     name = names.state_machine(composition.name, action)
     try:

@@ -167,6 +167,8 @@ def test_the_cli_runs_a_spoke_composition_end_to_end(
     status = json.loads(capsys.readouterr().out)
     assert main(["history", name, "-c", config]) == 0
     history = capsys.readouterr().out
+    assert main(["schedule", name, "-c", config]) == 0
+    schedule = capsys.readouterr().out
     assert main(["pause", name, "-c", config]) == 0
     assert main(["resume", name, "-c", config]) == 0
     capsys.readouterr()
@@ -186,6 +188,7 @@ def test_the_cli_runs_a_spoke_composition_end_to_end(
     )
     assert [r["state"] for r in status["resources"]] == ["stopped"]
     assert "stop" in history
+    assert "schedule: active" in schedule and "not deployed" not in schedule
     assert f"  ✓ rds_instance db-{unique} started (" in started
     assert (there.read(), here.read()) == ("available", "available")
     # The schedules and the auto-stop live in the composition's region.
