@@ -70,7 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     skip.add_argument("which", choices=["next-start", "next-stop"])
     command("pause", "disable the scheduled start and stop")
     command("resume", "re-enable the scheduled start and stop")
-    command("schedule", "the schedule in words and the next runs in local time")
+    schedule = command("schedule", "the schedule in words and the next runs in local time")
+    schedule.add_argument(
+        "--json", action="store_true", help="the next 7 days of runs, machine-readable"
+    )
     command("history", "the last audit entries")
     windows = sub.add_parser(
         "windows",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scheduler_core import names
 from scheduler_core.actions import Action
@@ -15,6 +15,7 @@ from scheduler_core.durations import format_duration
 from scheduler_core.places import Place, place_of
 from scheduler_core.reconcile import Change, Plan, apply_plan, plan_everything
 from scheduler_core.reconcile.windows import conflicts_for, window_analyses
+from scheduler_core.upcoming import upcoming_runs
 from scheduler_core.windows import next_occurrences
 
 if TYPE_CHECKING:
@@ -126,9 +127,43 @@ def _print_window(entry: WindowAnalysis) -> None:
         print(f"    note: {entry.problem}")
 
 
+def schedule_document(ctx: Context, *, now: datetime) -> dict[str, Any]:
+    """The ``schedule --json`` document: the next 7 days of runs, and the pending auto-stop."""
+    composition = ctx.composition
+    overrides = ctx.runtime.store.overrides(composition.name)
+    paused = {
+        action: _schedule_state(ctx, action) == "paused"
+        for action, expression in (
+            (Action.START, composition.start_resources_at),
+            (Action.STOP, composition.stop_resources_at),
+        )
+        if expression != ON_DEMAND
+    }
+    runs = upcoming_runs(
+        composition,
+        now=now,
+        paused=paused,
+        skip_next={
+            Action.START: overrides.skip_next_start,
+            Action.STOP: overrides.skip_next_stop,
+        },
+    )
+    pending = ctx.runtime.pending_auto_stop(composition)
+    return {
+        "composition": composition.name,
+        "timezone": composition.timezone,
+        "paused": bool(paused) and all(paused.values()),
+        "auto_stop_at": pending.astimezone(composition.zone).isoformat() if pending else None,
+        "next": [run.as_json() for run in runs],
+    }
+
+
 def show_schedule(ctx: Context) -> int:
     composition = ctx.composition
     now = datetime.now(UTC)
+    if getattr(ctx.args, "json", False):
+        print(json.dumps(schedule_document(ctx, now=now), indent=2))
+        return 0
     print(f"{composition.name} ({composition.timezone})")
     overrides = ctx.runtime.store.overrides(composition.name)
     for action, expression in (
