@@ -26,7 +26,7 @@ class UpcomingRun:
     action: Action
     at: datetime  # local time of the composition, with its offset
     runs: bool
-    reason: str | None  # why not: "paused" or "skip"; None when it runs
+    reason: str | None  # why not: "paused", "holiday" or "skip"; None when it runs
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -47,6 +47,7 @@ def upcoming_runs(
 ) -> list[UpcomingRun]:
     """Every scheduled run from ``now`` to ``now + horizon``, in time order."""
     found: list[UpcomingRun] = []
+    holidays = set(composition.holidays)
     for action, expression in (
         (Action.START, composition.start_resources_at),
         (Action.STOP, composition.stop_resources_at),
@@ -60,6 +61,8 @@ def upcoming_runs(
             reason = None
             if paused.get(action, False):
                 reason = "paused"
+            elif action is Action.START and occurrence.local.date() in holidays:
+                reason = "holiday"
             elif index == 0 and skip_next.get(action, False):
                 reason = "skip"
             found.append(

@@ -9,6 +9,7 @@ from typing import Any
 from scheduler_core.actions import Action
 from scheduler_core.asl import naming, runs, source, tracking
 from scheduler_core.asl.credentials import with_credentials
+from scheduler_core.asl.dates import SCHEDULED_TIME, date_check_states
 from scheduler_core.asl.fragments import States
 from scheduler_core.asl.naming import StateNamer
 from scheduler_core.config.models import Composition, ParallelGroup, ResourceItem, Step
@@ -47,6 +48,7 @@ def build_state_machine(
             "is_request": f"Did someone ask for this {verb} of {{}}?",
             "begin_request": f"Begin requested {verb} of {{}}",
             "begin": f"Begin {verb} of {{}}",
+            "begin_dated": f"Begin scheduled {verb} of {{}}",
             "begin_console": f"Begin console {verb} of {{}}",
             "scheduled": f"Is this a scheduled {verb} of {{}}?",
             "consume": f"Skip this scheduled {verb} of {{}}?",
@@ -82,6 +84,9 @@ def build_state_machine(
         table=table, composition=name, action=action, namer=namer, then=audit_entry
     )
     steps_entry, steps = _chain(composition, action, namer)
+    dated_entry, dated = date_check_states(
+        table=table, composition=name, namer=namer, not_skipped=names["consume"]
+    )
     states: States = {
         names["has_trigger"]: {
             "Type": "Choice",
@@ -94,9 +99,36 @@ def build_state_machine(
         },
         names["is_request"]: {
             "Type": "Choice",
-            "Choices": [{"Variable": "$.who", "IsPresent": True, "Next": names["begin_request"]}],
+            "Choices": [
+                {"Variable": "$.who", "IsPresent": True, "Next": names["begin_request"]},
+                # A scheduled start says when it was scheduled for: holidays are looked up.
+                *(
+                    [{"Variable": SCHEDULED_TIME, "IsPresent": True, "Next": names["begin_dated"]}]
+                    if action is Action.START
+                    else []
+                ),
+            ],
             "Default": names["begin"],
         },
+        **(
+            {
+                names["begin_dated"]: _begin(
+                    name,
+                    verb,
+                    {
+                        "trigger.$": "$.trigger",
+                        "who.$": "$.trigger",
+                        "via.$": "$.trigger",
+                        "detail": "",
+                        "scheduled_time.$": SCHEDULED_TIME,
+                    },
+                    names["scheduled"],
+                ),
+                **dated,
+            }
+            if action is Action.START
+            else {}
+        ),
         names["begin_request"]: _begin(
             name,
             verb,
@@ -125,7 +157,11 @@ def build_state_machine(
         names["scheduled"]: {
             "Type": "Choice",
             "Choices": [
-                {"Variable": "$.trigger", "StringEquals": "schedule", "Next": names["consume"]}
+                {
+                    "Variable": "$.trigger",
+                    "StringEquals": "schedule",
+                    "Next": dated_entry if action is Action.START else names["consume"],
+                }
             ],
             "Default": lease_entry,
         },

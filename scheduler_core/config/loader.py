@@ -12,7 +12,7 @@ bounds by ``scheduler_core.config.reading``.
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from scheduler_core import names
+from scheduler_core.config.calendars import holidays_of, read_calendars
 from scheduler_core.config.models import (
     ON_DEMAND,
     Composition,
@@ -110,13 +111,21 @@ def _parse(text: str, *, path: Path, where: str) -> Config:
         raise ConfigError(f"{where}: line {exc.line}: {exc.problem}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{where}: not valid YAML: {yaml_reason(exc)}") from exc
-    if not isinstance(document, dict) or set(document) != {"compositions"}:
-        raise ConfigError(f'{where}: expected one top-level key "compositions" holding a mapping')
+    if (
+        not isinstance(document, dict)
+        or "compositions" not in document
+        or not set(document) <= {"compositions", "calendars"}
+    ):
+        raise ConfigError(
+            f'{where}: expected the top-level key "compositions" holding a mapping '
+            '(and optionally "calendars")'
+        )
     raw = document["compositions"]
     if not isinstance(raw, dict) or not raw:
         raise ConfigError(f"{where}: compositions: expected at least one composition")
 
     problems: list[str] = []
+    calendars = read_calendars(document.get("calendars"), problems=problems, where=where)
     compositions: dict[str, Composition] = {}
     seen: set[str] = set()
     for key, body in raw.items():
@@ -127,7 +136,7 @@ def _parse(text: str, *, path: Path, where: str) -> Config:
             problems.append(f'{where}: {label}: duplicate composition name "{label}"')
             continue
         seen.add(name)
-        built = _composition(name, body, problems=problems, where=where)
+        built = _composition(name, body, problems=problems, where=where, calendars=calendars)
         if built is not None:
             compositions[built.name] = built
     if problems:
@@ -135,7 +144,14 @@ def _parse(text: str, *, path: Path, where: str) -> Config:
     return Config(path=path, compositions=compositions)
 
 
-def _composition(name: str, body: Any, *, problems: list[str], where: str) -> Composition | None:
+def _composition(
+    name: str,
+    body: Any,
+    *,
+    problems: list[str],
+    where: str,
+    calendars: dict[str, tuple[date, ...]] | None = None,
+) -> Composition | None:
     before = len(problems)
 
     label = key_label(name)
@@ -153,9 +169,11 @@ def _composition(name: str, body: Any, *, problems: list[str], where: str) -> Co
         {k: v for k, v in body.items() if k != "resources"},
         report=report,
     )
+    holidays: tuple[date, ...] = ()
     if settings is not None:
         _check_schedule(settings, report)
         settings = _check_place(settings, report)
+        holidays = holidays_of(settings.calendar, calendars or {}, report)
     auto_stop = _auto_stop(settings, report)
     steps = _steps(body.get("resources"), report)
     if len(problems) > before or settings is None or steps is None:
@@ -164,6 +182,7 @@ def _composition(name: str, body: Any, *, problems: list[str], where: str) -> Co
         name=name,
         resources=steps,
         auto_stop_after=auto_stop,
+        holidays=holidays,
         **settings.model_dump(exclude={"auto_stop_after"}),
     )
 

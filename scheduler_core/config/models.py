@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -88,6 +88,7 @@ class CompositionSettings(Strict):
     account: AccountId | None = None
     region: RegionName | None = None
     role: RoleRef | None = None
+    calendar: Identifier | tuple[Identifier, ...] | None = None
 
 
 class Composition(Strict):
@@ -107,6 +108,9 @@ class Composition(Strict):
     account: str | None = None
     region: str | None = None
     role: str | None = None
+    # The calendars it follows, and their dates (local): scheduled starts skip them.
+    calendar: str | tuple[str, ...] | None = None
+    holidays: tuple[date, ...] = ()
     resources: tuple[Step, ...]
 
     @property

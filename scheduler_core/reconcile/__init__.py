@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 from scheduler_core.aws import Aws
 from scheduler_core.config import Composition, Config
@@ -18,6 +18,7 @@ from scheduler_core.reconcile.forwarding import forwarding_change
 from scheduler_core.reconcile.live import read_live, running_executions
 from scheduler_core.reconcile.model import Change, ChangeAction, HeldPrune, ObjectKind, Plan
 from scheduler_core.reconcile.planner import hold_busy_prunes, plan_changes, pruned_machine_arns
+from scheduler_core.reconcile.skips import holiday_change
 from scheduler_core.reconcile.tables import table_change
 from scheduler_core.runtime.deploy import role_arn, scheduler_role_arn, state_machine_arn_prefix
 from scheduler_core.settings import Settings
@@ -45,6 +46,7 @@ def make_plan(
     *,
     prune: bool = False,
     brackets_for: BracketSource = lambda _: [],
+    now: datetime | None = None,
 ) -> Plan:
     """Read AWS and list the changes that would make it match ``config``.
 
@@ -68,13 +70,18 @@ def make_plan(
         there = aws.at(region)
         part = _plan_region(there, settings, compositions, prune=prune, brackets_for=brackets_for)
         elsewhere = "" if region == aws.region else region
-        if elsewhere and compositions:
-            for extra in (
-                table_change(there, settings.table_name),
-                forwarding_change(there, aws, settings),
-            ):
-                if extra is not None:
-                    changes.append(replace(extra, region=elsewhere))
+        extras = [
+            *(
+                [table_change(there, settings.table_name), forwarding_change(there, aws, settings)]
+                if elsewhere and compositions
+                else []
+            ),
+            *(
+                holiday_change(there, settings.table_name, c, now=now or datetime.now(UTC))
+                for c in compositions
+            ),
+        ]
+        changes.extend(replace(extra, region=elsewhere) for extra in extras if extra is not None)
         changes.extend(replace(change, region=elsewhere) for change in part.changes)
         held.extend(part.held)
     return Plan(changes=tuple(changes), held=tuple(held))
@@ -128,6 +135,7 @@ def plan_everything(
         config,
         prune=prune,
         brackets_for=lambda composition: brackets_for(composition, analyses[composition.name]),
+        now=now,
     )
     conflicts = conflicts_for(aws, list(config.compositions.values()))
     notes = [

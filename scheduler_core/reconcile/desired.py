@@ -10,6 +10,7 @@ from scheduler_core.actions import Action
 from scheduler_core.asl.builder import build_state_machine
 from scheduler_core.asl.windows_machine import build_windows_machine
 from scheduler_core.config.models import ON_DEMAND, Composition, ResourceItem
+from scheduler_core.holidays import SCHEDULED_TIME_ATTRIBUTE
 from scheduler_core.schedules import DESCRIPTION_PREFIX, ScheduleSpec
 
 
@@ -86,7 +87,10 @@ def desired_for(
             timezone=composition.timezone,
             target_arn=targets.state_machine_arn_prefix + names.state_machine(name, action),
             role_arn=targets.scheduler_role_arn,
-            input={"trigger": "schedule"},
+            # A start says when it was due, for the holidays and skipped dates (asl.dates).
+            input={"trigger": "schedule"}
+            if action is Action.STOP
+            else {"trigger": "schedule", "scheduled_time": SCHEDULED_TIME_ATTRIBUTE},
             description=f"{DESCRIPTION_PREFIX} scheduled {action.value} of {name}",
         )
         desired.schedules[spec.full_name] = spec

@@ -19,6 +19,7 @@ class ObjectKind(StrEnum):
     STATE_MACHINE = "state machine"
     SCHEDULE_GROUP = "schedule group"
     SCHEDULE = "schedule"
+    HOLIDAYS = "holidays"
 
 
 SYMBOLS = {ChangeAction.CREATE: "+", ChangeAction.UPDATE: "~", ChangeAction.DELETE: "-"}
@@ -29,6 +30,7 @@ ORDER = {
     ObjectKind.STATE_MACHINE: 0,
     ObjectKind.SCHEDULE_GROUP: 1,
     ObjectKind.SCHEDULE: 2,
+    ObjectKind.HOLIDAYS: 3,
 }
 
 

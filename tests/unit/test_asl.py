@@ -46,6 +46,7 @@ SDK_ARN = re.compile(
 UPDATE_ITEM = "arn:aws:states:::dynamodb:updateItem"
 PUT_ITEM = "arn:aws:states:::dynamodb:putItem"
 DELETE_ITEM = "arn:aws:states:::dynamodb:deleteItem"
+GET_ITEM = "arn:aws:states:::dynamodb:getItem"  # a scheduled start's date (holidays)
 QUERY = "arn:aws:states:::aws-sdk:dynamodb:query"
 DESCRIBE_EXECUTION = "arn:aws:states:::aws-sdk:sfn:describeExecution"
 CREATE_SCHEDULE = "arn:aws:states:::aws-sdk:scheduler:createSchedule"
@@ -61,6 +62,7 @@ TOP_LEVEL_ARN = re.compile(
             UPDATE_ITEM,
             PUT_ITEM,
             DELETE_ITEM,
+            GET_ITEM,
             QUERY,
             DESCRIBE_EXECUTION,
             CREATE_SCHEDULE,
@@ -482,6 +484,7 @@ DYNAMODB_PARAMETERS = {
     "ConditionExpression",
     "ExpressionAttributeNames",
     "ExpressionAttributeValues",
+    "ConsistentRead",
 }
 LEASE_KEY = {"pk": {"S": "composition#env"}, "sk": {"S": "lease"}}
 
@@ -496,6 +499,13 @@ def top_templates(action: Action) -> dict[str, str]:
             "schedule_auto_stop": "Schedule the auto-stop of {}",
             "move_auto_stop": "Move the existing auto-stop of {}",
             "remember_auto_stop": "Remember the auto-stop time of {}",
+            # A scheduled start that says when it was due looks its date up (holidays).
+            "begin_dated": "Begin scheduled start of {}",
+            "dated": "Has this start of {} a date?",
+            "look_date": "Is the date of this start of {} skipped?",
+            "date_skipped": "Does {} skip this date?",
+            "audit_date": "Audit the skipped date of {}",
+            "skipped_date": "Skipped date of {}",
         }
         if action is Action.START
         else {
@@ -565,6 +575,12 @@ def expected_top_level_graph(action: Action, name: str = "env") -> dict[str, tup
             ),
             "move_auto_stop": ("Task", ["remember_auto_stop", "record_failed"]),
             "remember_auto_stop": ("Task", ["record_begin", "record_failed"]),
+            "begin_dated": ("Pass", ["scheduled"]),
+            "dated": ("Choice", ["look_date", "consume"]),
+            "look_date": ("Task", ["date_skipped"]),
+            "date_skipped": ("Choice", ["audit_date", "consume"]),
+            "audit_date": ("Task", ["skipped_date"]),
+            "skipped_date": ("Pass", []),
         }
         if action is Action.START
         else {
@@ -575,11 +591,14 @@ def expected_top_level_graph(action: Action, name: str = "env") -> dict[str, tup
     )
     edges = {
         "has_trigger": ("Choice", ["is_request", "begin_console"]),
-        "is_request": ("Choice", ["begin_request", "begin"]),
+        "is_request": (
+            "Choice",
+            ["begin_request", "begin", *(["begin_dated"] if action is Action.START else [])],
+        ),
         "begin_request": ("Pass", ["scheduled"]),
         "begin": ("Pass", ["scheduled"]),
         "begin_console": ("Pass", ["scheduled"]),
-        "scheduled": ("Choice", ["consume", "take"]),
+        "scheduled": ("Choice", ["dated" if action is Action.START else "consume", "take"]),
         "consume": ("Task", ["audit_skip", "take"]),
         "audit_skip": ("Task", ["skipped"]),
         "skipped": ("Pass", []),
@@ -632,6 +651,8 @@ def expected_top_level_tasks(action: Action) -> dict[str, str]:
             "schedule_auto_stop": CREATE_SCHEDULE,
             "move_auto_stop": UPDATE_SCHEDULE,
             "remember_auto_stop": UPDATE_ITEM,
+            "look_date": GET_ITEM,
+            "audit_date": PUT_ITEM,
         }
         if action is Action.START
         else {"remove_auto_stop": DELETE_SCHEDULE, "forget_auto_stop": UPDATE_ITEM}
@@ -1412,8 +1433,15 @@ def test_trigger_choices_keep_who_asked_or_name_the_trigger_or_the_console(
         {"Variable": "$.trigger", "IsPresent": True, "Next": n["is_request"]}
     ]
     assert states[n["has_trigger"]]["Default"] == n["begin_console"]
+    # A start from its schedule says when it was due (for holidays and skipped dates).
+    dated = (
+        [{"Variable": "$.scheduled_time", "IsPresent": True, "Next": n["begin_dated"]}]
+        if action is Action.START
+        else []
+    )
     assert states[n["is_request"]]["Choices"] == [
-        {"Variable": "$.who", "IsPresent": True, "Next": n["begin_request"]}
+        {"Variable": "$.who", "IsPresent": True, "Next": n["begin_request"]},
+        *dated,
     ]
     assert states[n["is_request"]]["Default"] == n["begin"]
     known = {"composition": "env", "action": action.value}
@@ -1442,6 +1470,15 @@ def test_trigger_choices_keep_who_asked_or_name_the_trigger_or_the_console(
         "via": "console",
         "detail": "",
     }
+    if action is Action.START:
+        assert states[n["begin_dated"]]["Parameters"] == {
+            **known,
+            "trigger.$": "$.trigger",
+            "who.$": "$.trigger",
+            "via.$": "$.trigger",
+            "detail": "",
+            "scheduled_time.$": "$.scheduled_time",
+        }
 
 
 @pytest.mark.parametrize("trigger", ["cli", "slack", "webhook", "window", "auto-stop"])
@@ -1609,10 +1646,76 @@ def test_scheduled_run_with_the_skip_flag_set_is_audited_and_skipped(action: Act
         n["is_request"],
         n["begin"],
         n["scheduled"],
+        *([n["dated"]] if action is Action.START else []),
         n["consume"],
         n["audit_skip"],
         n["skipped"],
     ]
+    assert end[0] == "succeeded"
+
+
+SCHEDULED = {"trigger": "schedule", "scheduled_time": "2026-12-25T07:00:00Z"}
+HOLIDAY = {"Item": {"reason": {"S": "holiday 2026-12-25"}}}
+
+
+def test_a_scheduled_start_on_a_skipped_date_is_audited_and_does_nothing() -> None:
+    n = top_names(Action.START)
+    calls: list[tuple[str, str, dict[str, Any]]] = []
+
+    visited, end = run_top_level(
+        tracked_machine(Action.START),
+        SCHEDULED,
+        errors={},
+        results={n["look_date"]: [HOLIDAY]},
+        calls=calls,
+    )
+
+    assert visited == [
+        n["has_trigger"],
+        n["is_request"],
+        n["begin_dated"],
+        n["scheduled"],
+        n["dated"],
+        n["look_date"],
+        n["date_skipped"],
+        n["audit_date"],
+        n["skipped_date"],
+    ]
+    assert end == ("succeeded", {"composition": "env", "skipped": "holiday 2026-12-25"})
+    assert [state for state, _, _ in calls] == [n["look_date"], n["audit_date"]]
+    states = tracked_machine(Action.START)["States"]
+    look = states[n["look_date"]]["Parameters"]
+    assert look["Key"] == {
+        "pk": {"S": "composition#env"},
+        "sk": {"S.$": "States.Format('skip#{}', $.scheduled_time)"},
+    }
+    assert look["ConsistentRead"] is True
+    item = states[n["audit_date"]]["Parameters"]["Item"]
+    assert item["what"] == {"S": "skipped start"}
+    assert item["detail"] == {"S.$": "States.Format('skipped: {}', $.skip_date.Item.reason.S)"}
+
+
+def test_a_scheduled_start_on_another_date_goes_on_to_the_skip_flag_and_runs() -> None:
+    n = top_names(Action.START)
+
+    visited, end = run_top_level(
+        tracked_machine(Action.START),
+        SCHEDULED,
+        errors={n["consume"]: CONDITION_FAILED},
+        results={n["look_date"]: [{}]},
+    )
+
+    assert visited[:8] == [
+        n["has_trigger"],
+        n["is_request"],
+        n["begin_dated"],
+        n["scheduled"],
+        n["dated"],
+        n["look_date"],
+        n["date_skipped"],
+        n["consume"],
+    ]
+    assert visited[8:] == run_path(Action.START)
     assert end[0] == "succeeded"
 
 
@@ -1643,6 +1746,7 @@ def test_scheduled_run_without_the_skip_flag_takes_the_lease_and_runs(action: Ac
         n["is_request"],
         n["begin"],
         n["scheduled"],
+        *([n["dated"]] if action is Action.START else []),
         n["consume"],
         *run_path(action),
     ]

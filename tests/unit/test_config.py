@@ -20,7 +20,7 @@ ALLOWED_TYPES = (
 )
 COMPOSITION_KEYS = (
     "description, timezone, start_resources_at, stop_resources_at, auto_stop_after, "
-    "window_margin_minutes, notify, access, webhooks, account, region, role, resources"
+    "window_margin_minutes, notify, access, webhooks, account, region, role, calendar, resources"
 )
 ONE_RDS_INSTANCE = """\
 - type: rds_instance
@@ -303,12 +303,18 @@ BAD_FILES = [
     ),
     pytest.param(
         "staging:\n  resources: []\n",
-        ['expected one top-level key "compositions" holding a mapping'],
+        [
+            'expected the top-level key "compositions" holding a mapping '
+            '(and optionally "calendars")'
+        ],
         id="top-level-not-compositions",
     ),
     pytest.param(
         "",
-        ['expected one top-level key "compositions" holding a mapping'],
+        [
+            'expected the top-level key "compositions" holding a mapping '
+            '(and optionally "calendars")'
+        ],
         id="empty-file",
     ),
     pytest.param(

@@ -73,3 +73,20 @@ def test_a_paused_schedule_runs_nothing_and_says_so() -> None:
 
 def test_on_demand_compositions_have_no_upcoming_runs() -> None:
     assert upcoming_runs(composition("adhoc", WAIT), now=NOW, paused={}, skip_next={}) == []
+
+
+def test_a_start_on_a_holiday_does_not_run_and_its_stop_still_does() -> None:
+    from datetime import date
+
+    runs = upcoming_runs(
+        office().model_copy(update={"holidays": (date(2026, 3, 31),)}),
+        now=NOW,
+        paused={},
+        skip_next={},
+    )
+
+    on_the_day = [shown([r])[0] for r in runs if r.at.date() == date(2026, 3, 31)]
+    assert on_the_day == [
+        ("start", "2026-03-31T08:00:00+02:00", False, "holiday"),
+        ("stop", "2026-03-31T19:00:00+02:00", True, None),
+    ]

@@ -1,0 +1,142 @@
+"""Holiday calendars for real: apply writes the rows, the start machine reads them."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.emulator.server import Emulator
+from scheduler_core import names
+from scheduler_core.actions import Action
+from scheduler_core.aws import Aws
+from scheduler_core.cli.main import main
+from scheduler_core.cron import next_occurrences
+from scheduler_core.holidays import scheduled_time
+from scheduler_core.runtime import state_machine_arn
+from scheduler_core.runtime.store import Store
+from tests.functional import moto_resources
+
+START = "0 8 ? * MON-FRI *"
+ZONE = "Europe/Amsterdam"
+
+
+def run_scheduled_start(aws: Aws, name: str, due: datetime) -> dict[str, Any]:
+    """The start machine run as its schedule runs it at ``due``; its DescribeExecution."""
+    sfn = aws.client("stepfunctions")
+    arn = sfn.start_execution(
+        stateMachineArn=state_machine_arn(aws, name, Action.START),
+        name=f"schedule-{due:%Y%m%dT%H%M}",
+        input=json.dumps({"trigger": "schedule", "scheduled_time": scheduled_time(due)}),
+    )["executionArn"]
+    deadline = time.monotonic() + 60
+    described = sfn.describe_execution(executionArn=arn)
+    while described["status"] == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        described = sfn.describe_execution(executionArn=arn)
+    return dict(described)
+
+
+def test_a_scheduled_start_on_a_holiday_does_nothing_and_on_another_day_starts(
+    aws_env: Emulator,
+    aws: Aws,
+    unique: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    first, second = next_occurrences(START, ZONE, after=datetime.now(UTC), count=2)
+    holiday = first.local.date().isoformat()
+    database = moto_resources.rds_instance(aws_env, f"hol-{unique}")
+    name = f"hol-{unique}"
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "calendars": {"office": {"dates": [holiday, "2031-12-24..2031-12-26"]}},
+                "compositions": {
+                    name: {
+                        "timezone": ZONE,
+                        "start_resources_at": START,
+                        "stop_resources_at": "0 19 ? * MON-FRI *",
+                        "calendar": "office",
+                        "resources": [database.item],
+                    }
+                },
+            }
+        )
+    )
+
+    def envctl(*argv: str) -> str:
+        code = main([*argv, "-c", str(config)])
+        captured = capsys.readouterr()
+        assert code == 0, captured.err
+        return captured.out
+
+    planned = envctl("plan")
+    envctl("apply")
+    again = envctl("plan")
+    envctl("stop", name, "--wait")
+
+    skipped = run_scheduled_start(aws, name, first.utc)
+    still = database.read()
+    started = run_scheduled_start(aws, name, second.utc)
+
+    assert f"+ holidays {name} (skipped starts: 0 → 1)" in planned
+    assert "holidays" not in again
+    assert skipped["status"] == "SUCCEEDED"
+    assert json.loads(skipped["output"]) == {"composition": name, "skipped": f"holiday {holiday}"}
+    assert still == "stopped"
+    assert started["status"] == "SUCCEEDED", started.get("cause")
+    assert database.read() == "available"
+    entries = Store(aws, "envctl").history(name)
+    holiday_entry = next(e for e in entries if e.what == "skipped start")
+    assert (holiday_entry.who, holiday_entry.via) == ("schedule", "schedule")
+    assert holiday_entry.detail == f"skipped: holiday {holiday}"
+    # The start schedule passes the time it was due.
+    schedule = aws.client("scheduler").get_schedule(
+        GroupName=names.schedule_group(name), Name=names.scheduled(Action.START)
+    )
+    assert json.loads(schedule["Target"]["Input"])["scheduled_time"] == (
+        "<aws.scheduler.scheduled-time>"
+    )
+
+
+def test_removing_a_date_from_the_calendar_removes_its_row(
+    aws_env: Emulator, aws: Aws, unique: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second = next_occurrences(START, ZONE, after=datetime.now(UTC), count=2)
+    dates = [first.local.date().isoformat(), second.local.date().isoformat()]
+    name = f"cal-{unique}"
+    config = tmp_path / "c.yaml"
+
+    def write(holidays: list[str]) -> None:
+        body = {
+            "timezone": ZONE,
+            "start_resources_at": START,
+            "calendar": ["a"],
+            "resources": [{"type": "wait", "params": {"seconds": 1}}],
+        }
+        config.write_text(
+            yaml.safe_dump({"calendars": {"a": {"dates": holidays}}, "compositions": {name: body}})
+        )
+
+    write(dates)
+    assert main(["apply", "-c", str(config)]) == 0
+    write(dates[1:])
+    assert main(["plan", "-c", str(config)]) == 0
+    planned = capsys.readouterr().out
+    assert main(["apply", "-c", str(config)]) == 0
+
+    assert f"~ holidays {name} (skipped starts: 2 → 1)" in planned
+    rows = aws.client("dynamodb").query(
+        TableName="envctl",
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :skip)",
+        ExpressionAttributeValues={":pk": {"S": f"composition#{name}"}, ":skip": {"S": "skip#"}},
+    )["Items"]
+    assert [row["sk"]["S"] for row in rows] == [f"skip#{scheduled_time(second.utc)}"]
+    assert rows[0]["reason"]["S"] == f"holiday {dates[1]}"
