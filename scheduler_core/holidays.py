@@ -9,10 +9,11 @@ fall on a holiday within ``HORIZON`` (docs/calendars.md); scheduled stops still 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from scheduler_core.config.models import ON_DEMAND, Composition
-from scheduler_core.cron import next_occurrences
+from scheduler_core.cron import Occurrence, next_occurrences
+from scheduler_core.exceptions import BadInputError
 
 HORIZON = timedelta(days=400)
 SKIP_PREFIX = "skip#"
@@ -40,3 +41,35 @@ def holiday_skips(composition: Composition, *, now: datetime) -> dict[str, str]:
         for start in starts
         if start.utc <= now + HORIZON and start.local.date() in holidays
     }
+
+
+def skip_range(text: str, *, today: date) -> tuple[date, date]:
+    """``2026-12-24`` or ``2026-12-24..2026-12-31`` for ``envctl skip``: checked bounds.
+
+    Raises:
+        BadInputError: not a date or a range, a range that ends before it starts, that
+            is over before ``today``, or that reaches more than a year ahead.
+    """
+    from scheduler_core.config.calendars import parse_dates
+
+    dates, problems = parse_dates([text])
+    if problems:
+        raise BadInputError(f"skip: {problems[0]}")
+    first, last = dates[0], dates[-1]
+    if last < today:
+        raise BadInputError(f"skip: {text} is in the past (today is {today.isoformat()})")
+    if last > today + timedelta(days=366):
+        raise BadInputError(f"skip: {text} is more than a year ahead; skip at most a year ahead")
+    return max(first, today), last
+
+
+def starts_between(
+    composition: Composition, first: date, last: date, *, now: datetime
+) -> list[Occurrence]:
+    """The scheduled starts due from ``now`` on whose local date is in ``first..last``."""
+    if composition.start_resources_at == ON_DEMAND:
+        return []
+    starts = next_occurrences(
+        composition.start_resources_at, composition.timezone, after=now, count=_MAX_STARTS
+    )
+    return [start for start in starts if first <= start.local.date() <= last]

@@ -15,6 +15,7 @@ from typing import Any
 from scheduler_core.actions import Action
 from scheduler_core.config.models import ON_DEMAND, Composition
 from scheduler_core.cron import next_occurrences
+from scheduler_core.holidays import scheduled_time
 
 HORIZON = timedelta(days=7)
 # Enough for a run every quarter hour through the horizon; busier schedules are cut short.
@@ -43,9 +44,15 @@ def upcoming_runs(
     now: datetime,
     paused: Mapping[Action, bool],
     skip_next: Mapping[Action, bool],
+    skipped_starts: Mapping[str, str] | None = None,
     horizon: timedelta = HORIZON,
 ) -> list[UpcomingRun]:
-    """Every scheduled run from ``now`` to ``now + horizon``, in time order."""
+    """Every scheduled run from ``now`` to ``now + horizon``, in time order.
+
+    ``skipped_starts``: due time (``2026-12-24T07:00:00Z``) → source ("calendar" or
+    "skip") of the starts the table says to skip (``envctl skip DATE``, calendars).
+    """
+    rows = skipped_starts or {}
     found: list[UpcomingRun] = []
     holidays = set(composition.holidays)
     for action, expression in (
@@ -63,6 +70,8 @@ def upcoming_runs(
                 reason = "paused"
             elif action is Action.START and occurrence.local.date() in holidays:
                 reason = "holiday"
+            elif action is Action.START and scheduled_time(occurrence.utc) in rows:
+                reason = "holiday" if rows[scheduled_time(occurrence.utc)] == "calendar" else "skip"
             elif index == 0 and skip_next.get(action, False):
                 reason = "skip"
             found.append(

@@ -159,6 +159,15 @@ def _extend(ctx: Context) -> int:
 
 def _skip(ctx: Context) -> int:
     composition = ctx.composition
+    if ctx.args.which not in ("next-start", "next-stop"):
+        starts = ctx.runtime.skip_dates(composition, ctx.args.which, actor=ctx.actor)
+        if not starts:
+            print(f"No scheduled start of {composition.name} falls on {ctx.args.which}.")
+            return 0
+        print(f"{composition.name}: {len(starts)} scheduled start(s) will do nothing:")
+        for start in starts:
+            print(f"  {start.local:%a %d %b %Y %H:%M %Z}")
+        return 0
     ctx.runtime.skip(composition, ctx.args.which, actor=ctx.actor)
     action = ctx.args.which.removeprefix("next-")
     print(f"The next scheduled {action} of {composition.name} will be skipped.")

@@ -66,8 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="machine-readable output")
     extend = command("extend", "move the pending auto-stop later")
     extend.add_argument("duration", help="how much later (30m, 2h, 1h30m)")
-    skip = command("skip", "skip the next scheduled start or stop")
-    skip.add_argument("which", choices=["next-start", "next-stop"])
+    skip = command(
+        "skip", "skip the next scheduled start or stop, or every scheduled start on dates"
+    )
+    skip.add_argument(
+        "which", metavar="next-start|next-stop|DATE[..DATE]", help="e.g. 2026-12-24..2026-12-31"
+    )
     command("pause", "disable the scheduled start and stop")
     command("resume", "re-enable the scheduled start and stop")
     schedule = command("schedule", "the schedule in words and the next runs in local time")

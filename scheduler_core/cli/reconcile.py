@@ -12,6 +12,7 @@ from scheduler_core.actions import Action
 from scheduler_core.config.models import ON_DEMAND
 from scheduler_core.cron.words import describe_cron
 from scheduler_core.durations import format_duration
+from scheduler_core.holidays import scheduled_time
 from scheduler_core.places import Place, place_of
 from scheduler_core.reconcile import Change, Plan, apply_plan, plan_everything
 from scheduler_core.reconcile.windows import conflicts_for, window_analyses
@@ -147,6 +148,9 @@ def schedule_document(ctx: Context, *, now: datetime) -> dict[str, Any]:
             Action.START: overrides.skip_next_start,
             Action.STOP: overrides.skip_next_stop,
         },
+        skipped_starts=ctx.runtime.store.skipped_starts(
+            composition.name, after=scheduled_time(now)
+        ),
     )
     pending = ctx.runtime.pending_auto_stop(composition)
     return {

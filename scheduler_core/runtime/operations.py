@@ -17,10 +17,12 @@ from scheduler_core import names
 from scheduler_core.actions import Action
 from scheduler_core.aws import Aws
 from scheduler_core.config.models import ON_DEMAND, Composition
+from scheduler_core.cron import Occurrence
 from scheduler_core.durations import format_duration
 from scheduler_core.exceptions import BadInputError, ConflictError
 from scheduler_core.runtime.deploy import scheduler_role_arn, state_machine_arn
 from scheduler_core.runtime.executions import Launched, RunRequest, launch
+from scheduler_core.runtime.skipping import skip_dates
 from scheduler_core.runtime.status import CompositionStatus, read_status
 from scheduler_core.runtime.store import Store
 from scheduler_core.schedules import at_moment, auto_stop_spec
@@ -237,6 +239,13 @@ class Runtime:
         self.store.audit(
             composition.name, who=actor.who, what=f"skip {which}", via=actor.via, now=now
         )
+
+    def skip_dates(
+        self, composition: Composition, text: str, *, actor: Actor, now: datetime | None = None
+    ) -> list[Occurrence]:
+        """Skip every scheduled start on the local dates ``text`` names (runtime.skipping)."""
+        self._at_home(composition)
+        return skip_dates(self.store, composition, text, who=actor.who, via=actor.via, now=now)
 
     def set_paused(
         self, composition: Composition, paused: bool, *, actor: Actor, now: datetime | None = None

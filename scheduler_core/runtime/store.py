@@ -139,6 +139,35 @@ class Store:
             **extra,
         )
 
+    def put_skip(self, composition: str, *, due: str, reason: str, expires_at: int) -> None:
+        """A row that makes the scheduled start due at ``due`` do nothing (asl.dates)."""
+        self._dynamodb(composition).put_item(
+            TableName=self.table_name,
+            Item={
+                "pk": {"S": f"composition#{composition}"},
+                "sk": {"S": f"skip#{due}"},
+                "reason": {"S": reason},
+                "source": {"S": "skip"},
+                "expires_at": {"N": str(expires_at)},
+            },
+        )
+
+    def skipped_starts(self, composition: str, *, after: str) -> dict[str, str]:
+        """Due time → source ("calendar" or "skip") of the skip rows after ``after``."""
+        found = self._dynamodb(composition).query(
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :pk AND sk > :from",
+            ExpressionAttributeValues={
+                ":pk": {"S": f"composition#{composition}"},
+                ":from": {"S": f"skip#{after}"},
+            },
+        )
+        return {
+            item["sk"]["S"].removeprefix("skip#"): item.get("source", {}).get("S", "skip")
+            for item in found.get("Items", [])
+            if item["sk"]["S"].startswith("skip#")
+        }
+
     def put_message_ref(self, execution_arn: str, *, channel: str, ts: str, user_id: str) -> None:
         """Remember the Slack message that reports on an execution (the notifier updates it)."""
         self._dynamodb().put_item(

@@ -140,3 +140,83 @@ def test_removing_a_date_from_the_calendar_removes_its_row(
     )["Items"]
     assert [row["sk"]["S"] for row in rows] == [f"skip#{scheduled_time(second.utc)}"]
     assert rows[0]["reason"]["S"] == f"holiday {dates[1]}"
+
+
+def test_skip_dates_makes_the_starts_of_those_days_do_nothing(
+    aws_env: Emulator, aws: Aws, unique: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second = next_occurrences(START, ZONE, after=datetime.now(UTC), count=2)
+    day = first.local.date().isoformat()
+    database = moto_resources.rds_instance(aws_env, f"skd-{unique}")
+    name = f"skd-{unique}"
+    config = tmp_path / "c.yaml"
+    body = {"timezone": ZONE, "start_resources_at": START, "resources": [database.item]}
+    config.write_text(yaml.safe_dump({"compositions": {name: body}}))
+    c = str(config)
+    assert main(["apply", "-c", c]) == 0
+    assert main(["stop", name, "--wait", "-c", c]) == 0
+    capsys.readouterr()
+
+    assert main(["skip", name, day, "-c", c]) == 0
+    said = capsys.readouterr().out
+    assert main(["schedule", name, "--json", "-c", c]) == 0
+    document = json.loads(capsys.readouterr().out)
+    skipped = run_scheduled_start(aws, name, first.utc)
+    still = database.read()
+    started = run_scheduled_start(aws, name, second.utc)
+
+    assert said.splitlines() == [
+        f"{name}: 1 scheduled start(s) will do nothing:",
+        f"  {first.local:%a %d %b %Y %H:%M %Z}",
+    ]
+    runs = [(r["at"], r["runs"], r["reason"]) for r in document["next"] if r["action"] == "start"]
+    assert runs[0] == (first.local.isoformat(), False, "skip")
+    assert all(run[1] for run in runs[1:])
+    assert json.loads(skipped["output"]) == {"composition": name, "skipped": f"skip {day}"}
+    assert still == "stopped"
+    assert started["status"] == "SUCCEEDED" and database.read() == "available"
+    audit = [e for e in Store(aws, "envctl").history(name) if e.what.startswith("skip")]
+    assert [(e.what, e.detail) for e in audit] == [
+        ("skipped start", f"skipped: skip {day}"),
+        (f"skip {day}", "1 scheduled start(s)"),
+    ]
+    # apply keeps what skip wrote: only the calendar's rows are its own.
+    assert main(["plan", "-c", c]) == 0
+    assert "holidays" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argument", "message"),
+    [
+        ("2026-02-30", "expected a date YYYY-MM-DD"),
+        ("2026-12-31..2026-12-01", "the range ends before it starts"),
+        ("2020-01-01..2020-01-05", "is in the past"),
+        ("2099-01-01", "more than a year ahead"),
+        ("tomorrow", "expected a date YYYY-MM-DD"),
+    ],
+)
+def test_skip_refuses_impossible_past_and_far_dates_and_writes_nothing(
+    aws_env: Emulator,
+    aws: Aws,
+    unique: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    argument: str,
+    message: str,
+) -> None:
+    name = f"skr-{unique}"
+    config = tmp_path / "c.yaml"
+    body = {
+        "timezone": ZONE,
+        "start_resources_at": START,
+        "resources": [{"type": "wait", "params": {"seconds": 1}}],
+    }
+    config.write_text(yaml.safe_dump({"compositions": {name: body}}))
+
+    code = main(["skip", name, argument, "-c", str(config)])
+    err = capsys.readouterr().err
+
+    assert code == 2
+    assert err.startswith("envctl: skip: ") and message in err and "Traceback" not in err
+    assert Store(aws, "envctl").skipped_starts(name, after="") == {}
+    assert Store(aws, "envctl").history(name) == []
