@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.slack import blocks
 from bot.slack.access import Decision
-from bot.slack.grammar import Command, Verb, help_text
+from bot.slack.grammar import SKIP_TARGETS, Command, Verb, help_text
 from bot.slack.services import Services, actor, next_run
 from bot.slack.warnings import confirmation_warnings
 from scheduler_core.config import Composition
@@ -223,6 +223,19 @@ def _skip(
     services: Services, command: Command, composition: Composition | None, request: Request
 ) -> None:
     assert composition is not None
+    if command.which and command.which not in SKIP_TARGETS:
+        starts = services.runtime.skip_dates(
+            composition,
+            command.which,
+            actor=actor(request.user_id, request.user_name),
+            now=request.now,
+        )
+        if not starts:
+            reply(request, f"No scheduled start of *{composition.name}* falls on {command.which}.")
+            return
+        listed = ", ".join(blocks.local_time(start.utc, composition.zone) for start in starts)
+        reply(request, f"These scheduled starts of *{composition.name}* will do nothing: {listed}.")
+        return
     which = command.which or _next_scheduled(composition, request.now)
     services.runtime.skip(
         composition, which, actor=actor(request.user_id, request.user_name), now=request.now

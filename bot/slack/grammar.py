@@ -5,7 +5,7 @@
 user as an ephemeral reply (the Slack layer escapes it for mrkdwn)::
 
     help | list | status <name> | start <name> [for <duration> | until HH:MM] |
-    stop <name> | extend <name> <duration> | skip <name> [next-start|next-stop] |
+    stop <name> | extend <name> <duration> | skip <name> [next-start|next-stop|<date>[..<date>]] |
     pause <name> | resume <name> | schedule <name> | windows <name> | history <name>
 """
 
@@ -25,6 +25,7 @@ from scheduler_core.exceptions import BadInputError
 
 MAX_LENGTH = 2000
 SKIP_TARGETS = ("next-start", "next-stop")
+SKIP_DATES = re.compile(r"\d{4}-\d{2}-\d{2}(?:\.\.\d{4}-\d{2}-\d{2})?", re.ASCII)
 # Unicode category Cc (C0, DEL, C1) plus the line and paragraph separators.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _CLOCK = re.compile(r"(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2})")
@@ -58,7 +59,7 @@ USAGE: dict[Verb, str] = {
     Verb.START: "/env start <name> [for <duration> | until HH:MM]",
     Verb.STOP: "/env stop <name>",
     Verb.EXTEND: "/env extend <name> <duration>",
-    Verb.SKIP: "/env skip <name> [next-start|next-stop]",
+    Verb.SKIP: "/env skip <name> [next-start|next-stop|<date>[..<date>]]",
     Verb.PAUSE: "/env pause <name>",
     Verb.RESUME: "/env resume <name>",
     Verb.SCHEDULE: "/env schedule <name>",
@@ -74,7 +75,7 @@ _DESCRIPTIONS: dict[Verb, str] = {
     "or at a time in the composition's timezone",
     Verb.STOP: "stop now",
     Verb.EXTEND: "move the pending auto-stop later by a duration",
-    Verb.SKIP: "skip one scheduled run (without an argument: the next one)",
+    Verb.SKIP: "skip one scheduled run (without an argument: the next one), or the starts on dates",
     Verb.PAUSE: "disable scheduled runs",
     Verb.RESUME: "re-enable scheduled runs",
     Verb.SCHEDULE: "the schedule in words and local time",
@@ -92,8 +93,9 @@ class Command:
         composition: The composition name exactly as typed; None for help and list.
         duration: ``start ... for`` or ``extend``: how long to run / how much longer.
         until: ``start ... until``: the aware instant to stop at.
-        which: ``skip``: "next-start" or "next-stop"; None when omitted, in which case
-            the caller skips whichever scheduled run comes next (runtime knowledge).
+        which: ``skip``: "next-start", "next-stop" or dates (``2026-12-24..2026-12-31``);
+            None when omitted, in which case the caller skips whichever scheduled run
+            comes next (runtime knowledge).
     """
 
     verb: Verb
@@ -252,9 +254,12 @@ def _skip_target(options: list[str]) -> str | None:
     if not options:
         return None
     which = options[0].lower()
-    if which not in SKIP_TARGETS:
-        raise CommandError(f'expected next-start or next-stop after the name, got "{options[0]}"')
-    return which
+    if which in SKIP_TARGETS or SKIP_DATES.fullmatch(which):
+        return which  # dates are checked against the calendar by the runtime
+    raise CommandError(
+        "expected next-start, next-stop or a date YYYY-MM-DD[..YYYY-MM-DD] after the name, "
+        f'got "{options[0]}"'
+    )
 
 
 def _duration(word: str) -> timedelta:

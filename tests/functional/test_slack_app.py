@@ -556,6 +556,30 @@ def test_skip_next_stop_sets_the_skip_flag_and_names_the_run(slack: Slack) -> No
     assert "skip_next_start" not in item
 
 
+def test_skip_dates_makes_the_starts_of_that_day_do_nothing_and_lists_them(slack: Slack) -> None:
+    day = (datetime.now(UTC) + timedelta(days=1)).date()  # UTC is the composition's zone
+    due = datetime(day.year, day.month, day.day, slack.start_hour, tzinfo=UTC)
+
+    slack.command(f"skip {slack.names.app} {day.isoformat()}")
+
+    assert last_reply(slack.mock)["text"] == (
+        f"These scheduled starts of *{slack.names.app}* will do nothing: "
+        f"{due:%a} {due.day} {due:%b} {due:%H:%M} UTC."
+    )
+    row = table_item(slack.em, f"composition#{slack.names.app}", f"skip#{due:%Y-%m-%dT%H:%M:%SZ}")
+    assert (row["source"], row["reason"]) == ({"S": "skip"}, {"S": f"skip {day.isoformat()}"})
+    assert f"skip {day.isoformat()}" in [e["what"] for e in audit_whats(slack.em, slack.names.app)]
+
+
+def test_skip_of_a_past_date_is_refused_and_writes_nothing(slack: Slack) -> None:
+    slack.command(f"skip {slack.names.app} 2020-01-01")
+
+    assert "is in the past" in last_reply(slack.mock)["text"]
+    assert all(
+        not e["what"].startswith("skip 2020") for e in audit_whats(slack.em, slack.names.app)
+    )
+
+
 def _apply(slack: Slack) -> None:
     assert envctl(["apply", "-c", str(slack.config_path)]) == 0
 

@@ -80,6 +80,10 @@ GOOD = [
     ("extend qa 7d", Command(verb=Verb.EXTEND, composition="qa", duration=timedelta(days=7))),
     ("skip qa", Command(verb=Verb.SKIP, composition="qa")),
     ("skip qa next-start", Command(verb=Verb.SKIP, composition="qa", which="next-start")),
+    (
+        "skip qa 2026-12-24..2026-12-31",
+        Command(verb=Verb.SKIP, composition="qa", which="2026-12-24..2026-12-31"),
+    ),
     ("SKIP qa Next-Stop", Command(verb=Verb.SKIP, composition="qa", which="next-stop")),
     ("pause staging", Command(verb=Verb.PAUSE, composition="staging")),
     ("resume staging", Command(verb=Verb.RESUME, composition="staging")),
@@ -307,8 +311,15 @@ BAD = [
     ("extend qa", "usage: /env extend <name> <duration>"),
     ("extend qa for 1h", "usage: /env extend <name> <duration>"),
     ("extend qa soon", 'expected a duration such as 30m, 2h or 1h30m, got "soon"'),
-    ("skip qa next-start next-stop", "usage: /env skip <name> [next-start|next-stop]"),
-    ("skip qa tomorrow", 'expected next-start or next-stop after the name, got "tomorrow"'),
+    (
+        "skip qa next-start next-stop",
+        "usage: /env skip <name> [next-start|next-stop|<date>[..<date>]]",
+    ),
+    (
+        "skip qa tomorrow",
+        "expected next-start, next-stop or a date YYYY-MM-DD[..YYYY-MM-DD] after the name, "
+        'got "tomorrow"',
+    ),
     ("pause", "usage: /env pause <name>"),
     ("resume qa please", "usage: /env resume <name>"),
     ("schedule", "usage: /env schedule <name>"),
