@@ -5,16 +5,18 @@ occurrence of ``stop_resources_at`` (both evaluated in the composition's timezon
 Further starts while running and stops while stopped change nothing. A start and a
 stop at the same minute leave the resources stopped: both executions are started and
 the stop is the later word. Without a start schedule nothing ever runs; without a
-stop schedule the resources keep running from the first start on.
+stop schedule the resources keep running from the first start on. A start on one of
+the composition's holidays (its calendars, local dates) does nothing, as the start
+machine makes it do (``asl.dates``); stops run every day.
 """
 
 from __future__ import annotations
 
 import heapq
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 from scheduler_core.cron import ON_DEMAND, LocalCron, Occurrence
@@ -33,6 +35,9 @@ class Schedule(Protocol):
 
     @property
     def stop_resources_at(self) -> str: ...
+
+    @property
+    def holidays(self) -> Collection[date]: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,9 +104,10 @@ def running_time(schedule: Schedule, *, begin: datetime, end: datetime) -> Runni
         if schedule.stop_resources_at == ON_DEMAND
         else LocalCron(schedule.stop_resources_at, schedule.timezone)
     )
-    running_since = _running_since(starts, stops, begin)
+    holidays = frozenset(schedule.holidays)
+    running_since = _running_since(starts, stops, begin, holidays)
     intervals: list[Interval] = []
-    for moment, event in _events(starts, stops, begin=begin, end=end):
+    for moment, event in _events(starts, stops, begin=begin, end=end, holidays=holidays):
         if event == _START and running_since is None:
             running_since = moment
         elif event == _STOP and running_since is not None:
@@ -113,9 +119,14 @@ def running_time(schedule: Schedule, *, begin: datetime, end: datetime) -> Runni
     return RunningTime(begin=begin, end=end, intervals=tuple(intervals))
 
 
-def _running_since(starts: LocalCron, stops: LocalCron | None, moment: datetime) -> datetime | None:
+def _running_since(
+    starts: LocalCron, stops: LocalCron | None, moment: datetime, holidays: frozenset[date]
+) -> datetime | None:
     """When the run going on at ``moment`` began, or None when stopped at ``moment``."""
     last_start = starts.latest(moment)
+    # Back past the starts that fell on a holiday (finitely many: the calendars are).
+    while last_start is not None and last_start.local.date() in holidays:
+        last_start = starts.latest(last_start.utc - timedelta(minutes=1))
     if last_start is None:
         return None
     last_stop = stops.latest(moment) if stops else None
@@ -125,10 +136,16 @@ def _running_since(starts: LocalCron, stops: LocalCron | None, moment: datetime)
 
 
 def _events(
-    starts: LocalCron, stops: LocalCron | None, *, begin: datetime, end: datetime
+    starts: LocalCron,
+    stops: LocalCron | None,
+    *,
+    begin: datetime,
+    end: datetime,
+    holidays: frozenset[date] = frozenset(),
 ) -> Iterator[tuple[datetime, int]]:
     """Start and stop instants after ``begin`` and before ``end``, in order."""
-    streams = [_until(starts.after(begin), _START, end)]
+    working = (o for o in starts.after(begin) if o.local.date() not in holidays)
+    streams = [_until(working, _START, end)]
     if stops is not None:
         streams.append(_until(stops.after(begin), _STOP, end))
     return heapq.merge(*streams)

@@ -221,8 +221,14 @@ def cases(draw: st.DrawFn) -> dict[str, object]:
 
 
 def target_of(case: dict[str, object]) -> Composition:
+    holidays = case.get("holidays", ())
+    assert isinstance(holidays, tuple)
     return composition(
-        str(case["timezone"]), str(case["start"]), str(case["stop"]), int(case["margin"])
+        str(case["timezone"]),
+        str(case["start"]),
+        str(case["stop"]),
+        int(case["margin"]),
+        holidays=holidays,
     )
 
 
@@ -279,6 +285,26 @@ def test_several_windows_at_once_each_equal_brute_force(
     )
     for analysis, spec in zip(analyses, specs, strict=True):
         assert_agrees_with_oracle(analysis, {**case, "window": spec}, weeks)
+
+
+@st.composite
+def cases_with_holidays(draw: st.DrawFn) -> dict[str, object]:
+    """A case whose composition follows a calendar: dates around ``now``, in its zone."""
+    case = draw(cases())
+    now = case["now"]
+    assert isinstance(now, datetime)
+    today = now.astimezone(ZoneInfo(str(case["timezone"]))).date()
+    offsets = draw(st.lists(st.integers(-9, 24), max_size=6, unique=True))
+    return {**case, "holidays": tuple(sorted(today + timedelta(days=o) for o in offsets))}
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=cases_with_holidays(), weeks=st.integers(1, 3))
+def test_coverage_with_holidays_equals_brute_force(case: dict[str, object], weeks: int) -> None:
+    # On a holiday the scheduled start does nothing; stops still run: fewer running hours.
+    window = resource_window(case["window"])
+    [analysis] = analyse_windows(target_of(case), [window], now=case["now"], weeks=weeks)
+    assert_agrees_with_oracle(analysis, case, weeks)
 
 
 # --- the review's example -----------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -59,6 +59,7 @@ class Schedule:
     start_resources_at: str = ON_DEMAND
     stop_resources_at: str = ON_DEMAND
     window_margin_minutes: int = 15
+    holidays: tuple[date, ...] = ()
 
 
 OFFICE = Schedule(start_resources_at="0 8 ? * MON-FRI *", stop_resources_at="0 19 ? * MON-FRI *")

@@ -22,7 +22,7 @@ Assumptions, which the callers keep:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -95,13 +95,29 @@ def firing_minutes(expression: str, timezone: str, base: int, size: int) -> list
 
 
 @lru_cache(maxsize=64)
-def running_minutes(timezone: str, start: str, stop: str, base: int, size: int) -> bytes:
-    """1 for each UTC minute in which the schedule has the composition running."""
+def running_minutes(
+    timezone: str,
+    start: str,
+    stop: str,
+    base: int,
+    size: int,
+    holidays: tuple[date, ...] = (),
+) -> bytes:
+    """1 for each UTC minute in which the schedule has the composition running.
+
+    A start whose wall-clock date is a holiday does not fire.
+    """
     running = bytearray(size)
     if start == ON_DEMAND:
         return bytes(running)
+    walls = wall_minutes(timezone, base, size)
+    starts = [
+        index
+        for index in firing_minutes(start, timezone, base, size)
+        if (EPOCH + timedelta(minutes=walls[index])).date() not in holidays
+    ]
     events = sorted(
-        [(index, 0) for index in firing_minutes(start, timezone, base, size)]
+        [(index, 0) for index in starts]
         + (
             []
             if stop == ON_DEMAND
@@ -155,6 +171,7 @@ def brute_force(
     now: datetime,
     weeks: int,
     warm_up_days: int = WARM_UP_DAYS,
+    holidays: tuple[date, ...] = (),
 ) -> tuple[int, int]:
     """(uncovered occurrences, occurrences) by walking minutes."""
     if now.second or now.microsecond:
@@ -164,7 +181,7 @@ def brute_force(
     base = now_minute - warm_up
     # One week past the horizon holds the longest occurrence (a day) plus its margin.
     size = warm_up + (weeks + 1) * WEEK
-    running = running_minutes(timezone, start, stop, base, size)
+    running = running_minutes(timezone, start, stop, base, size, holidays)
     occurrences = window_minutes(window, now_minute, now_minute + weeks * WEEK, base, size)
     uncovered = sum(
         0 in running[first - margin - base : first + length + margin - base]
@@ -176,7 +193,9 @@ def brute_force(
 # --- what the analysis is given -------------------------------------------------------
 
 
-def composition(timezone: str, start: str, stop: str, margin: int = 15) -> Composition:
+def composition(
+    timezone: str, start: str, stop: str, margin: int = 15, holidays: tuple[date, ...] = ()
+) -> Composition:
     return Composition(
         name="staging",
         description="",
@@ -187,6 +206,7 @@ def composition(timezone: str, start: str, stop: str, margin: int = 15) -> Compo
         window_margin_minutes=margin,
         notify=Notify(),
         access=None,
+        holidays=holidays,
         resources=(),
     )
 
