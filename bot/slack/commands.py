@@ -14,9 +14,12 @@ from bot.slack.access import Decision
 from bot.slack.grammar import SKIP_TARGETS, Command, Verb, help_text
 from bot.slack.services import Services, actor, next_run
 from bot.slack.warnings import confirmation_warnings
+from scheduler_core.actions import Action
 from scheduler_core.config import Composition
 from scheduler_core.cron.words import describe_cron
 from scheduler_core.durations import format_duration
+from scheduler_core.holidays import scheduled_time
+from scheduler_core.upcoming import upcoming_runs
 from scheduler_core.windows import analyse_windows, collect_windows
 
 
@@ -283,11 +286,31 @@ def _schedule(
     pending = services.runtime.pending_auto_stop(composition)
     if pending:
         lines.append(f"*auto-stop* pending at {blocks.local_time(pending, composition.zone)}")
+    lines.extend(_not_running(services, composition, now=request.now))
     reply(
         request,
         f"Schedule of {composition.name}",
         blocks.schedule_blocks(composition=composition.name, zone=composition.zone, lines=lines),
     )
+
+
+def _not_running(services: Services, composition: Composition, *, now: datetime) -> list[str]:
+    """The scheduled runs of the next 7 days that will do nothing, and why."""
+    store = services.runtime.store
+    overrides = store.overrides(composition.name)
+    runs = upcoming_runs(
+        composition,
+        now=now,
+        paused={},
+        skip_next={Action.START: overrides.skip_next_start, Action.STOP: overrides.skip_next_stop},
+        skipped_starts=store.skipped_starts(composition.name, after=scheduled_time(now)),
+    )
+    return [
+        f"*{run.action.value}* {blocks.local_time(run.at, composition.zone)} does nothing "
+        f"({run.reason})"
+        for run in runs
+        if not run.runs
+    ]
 
 
 def _windows(

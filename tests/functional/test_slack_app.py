@@ -571,6 +571,18 @@ def test_skip_dates_makes_the_starts_of_that_day_do_nothing_and_lists_them(slack
     assert f"skip {day.isoformat()}" in [e["what"] for e in audit_whats(slack.em, slack.names.app)]
 
 
+def test_schedule_names_the_runs_of_the_week_that_do_nothing(slack: Slack) -> None:
+    day = (datetime.now(UTC) + timedelta(days=2)).date()
+    due = datetime(day.year, day.month, day.day, slack.start_hour, tzinfo=UTC)
+    slack.command(f"skip {slack.names.app} {day.isoformat()}")
+
+    slack.command(f"schedule {slack.names.app}")
+
+    texts = block_texts(last_reply(slack.mock))
+    assert f"*start* {due:%a} {due.day} {due:%b} {due:%H:%M} UTC does nothing (skip)" in texts
+    assert texts.count("does nothing") == 1
+
+
 def test_skip_of_a_past_date_is_refused_and_writes_nothing(slack: Slack) -> None:
     slack.command(f"skip {slack.names.app} 2020-01-01")
 
