@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from scheduler_core.actions import Action
 from scheduler_core.config.models import ON_DEMAND, Composition
-from scheduler_core.cron import next_occurrences
+from scheduler_core.cron import Occurrence, next_occurrences
 from scheduler_core.holidays import scheduled_time
 
 HORIZON = timedelta(days=7)
@@ -27,7 +27,7 @@ class UpcomingRun:
     action: Action
     at: datetime  # local time of the composition, with its offset
     runs: bool
-    reason: str | None  # why not: "paused", "holiday" or "skip"; None when it runs
+    reason: str | None  # why not: "paused", "holiday", "skip", "extended"; None when it runs
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -45,6 +45,7 @@ def upcoming_runs(
     paused: Mapping[Action, bool],
     skip_next: Mapping[Action, bool],
     skipped_starts: Mapping[str, str] | None = None,
+    extended_stop: str | None = None,
     horizon: timedelta = HORIZON,
 ) -> list[UpcomingRun]:
     """Every scheduled run from ``now`` to ``now + horizon``, in time order.
@@ -65,16 +66,41 @@ def upcoming_runs(
             expression, composition.timezone, after=now, count=MAX_RUNS_PER_ACTION
         )
         for index, occurrence in enumerate(o for o in occurrences if o.utc <= now + horizon):
-            reason = None
-            if paused.get(action, False):
-                reason = "paused"
-            elif action is Action.START and occurrence.local.date() in holidays:
-                reason = "holiday"
-            elif action is Action.START and scheduled_time(occurrence.utc) in rows:
-                reason = "holiday" if rows[scheduled_time(occurrence.utc)] == "calendar" else "skip"
-            elif index == 0 and skip_next.get(action, False):
-                reason = "skip"
+            reason = _reason(
+                action,
+                occurrence,
+                first=index == 0,
+                paused=paused.get(action, False),
+                skip_next=skip_next.get(action, False),
+                holidays=holidays,
+                rows=rows,
+                extended_stop=extended_stop,
+            )
             found.append(
                 UpcomingRun(action=action, at=occurrence.local, runs=reason is None, reason=reason)
             )
     return sorted(found, key=lambda run: run.at)
+
+
+def _reason(
+    action: Action,
+    occurrence: Occurrence,
+    *,
+    first: bool,
+    paused: bool,
+    skip_next: bool,
+    holidays: set[date],
+    rows: Mapping[str, str],
+    extended_stop: str | None,
+) -> str | None:
+    """Why this scheduled run will do nothing, or None when it runs."""
+    due = scheduled_time(occurrence.utc)
+    if paused:
+        return "paused"
+    if action is Action.START and occurrence.local.date() in holidays:
+        return "holiday"
+    if action is Action.START and due in rows:
+        return "holiday" if rows[due] == "calendar" else "skip"
+    if action is Action.STOP and due == extended_stop:
+        return "extended"
+    return "skip" if first and skip_next else None

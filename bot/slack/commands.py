@@ -304,6 +304,7 @@ def _not_running(services: Services, composition: Composition, *, now: datetime)
         paused={},
         skip_next={Action.START: overrides.skip_next_start, Action.STOP: overrides.skip_next_stop},
         skipped_starts=store.skipped_starts(composition.name, after=scheduled_time(now)),
+        extended_stop=overrides.extended_stop,
     )
     return [
         f"*{run.action.value}* {blocks.local_time(run.at, composition.zone)} does nothing "

@@ -9,7 +9,11 @@ from typing import Any
 from scheduler_core.actions import Action
 from scheduler_core.asl import naming, runs, source, tracking
 from scheduler_core.asl.credentials import with_credentials
-from scheduler_core.asl.dates import SCHEDULED_TIME, date_check_states
+from scheduler_core.asl.dates import (
+    SCHEDULED_TIME,
+    date_check_states,
+    extension_check_states,
+)
 from scheduler_core.asl.fragments import States
 from scheduler_core.asl.naming import StateNamer
 from scheduler_core.config.models import Composition, ParallelGroup, ResourceItem, Step
@@ -84,7 +88,8 @@ def build_state_machine(
         table=table, composition=name, action=action, namer=namer, then=audit_entry
     )
     steps_entry, steps = _chain(composition, action, namer)
-    dated_entry, dated = date_check_states(
+    checks = date_check_states if action is Action.START else extension_check_states
+    dated_entry, dated = checks(
         table=table, composition=name, namer=namer, not_skipped=names["consume"]
     )
     states: States = {
@@ -101,34 +106,24 @@ def build_state_machine(
             "Type": "Choice",
             "Choices": [
                 {"Variable": "$.who", "IsPresent": True, "Next": names["begin_request"]},
-                # A scheduled start says when it was scheduled for: holidays are looked up.
-                *(
-                    [{"Variable": SCHEDULED_TIME, "IsPresent": True, "Next": names["begin_dated"]}]
-                    if action is Action.START
-                    else []
-                ),
+                # A scheduled run says when it was due: holidays (start), extended (stop).
+                {"Variable": SCHEDULED_TIME, "IsPresent": True, "Next": names["begin_dated"]},
             ],
             "Default": names["begin"],
         },
-        **(
+        names["begin_dated"]: _begin(
+            name,
+            verb,
             {
-                names["begin_dated"]: _begin(
-                    name,
-                    verb,
-                    {
-                        "trigger.$": "$.trigger",
-                        "who.$": "$.trigger",
-                        "via.$": "$.trigger",
-                        "detail": "",
-                        "scheduled_time.$": SCHEDULED_TIME,
-                    },
-                    names["scheduled"],
-                ),
-                **dated,
-            }
-            if action is Action.START
-            else {}
+                "trigger.$": "$.trigger",
+                "who.$": "$.trigger",
+                "via.$": "$.trigger",
+                "detail": "",
+                "scheduled_time.$": SCHEDULED_TIME,
+            },
+            names["scheduled"],
         ),
+        **dated,
         names["begin_request"]: _begin(
             name,
             verb,
@@ -160,7 +155,7 @@ def build_state_machine(
                 {
                     "Variable": "$.trigger",
                     "StringEquals": "schedule",
-                    "Next": dated_entry if action is Action.START else names["consume"],
+                    "Next": dated_entry,
                 }
             ],
             "Default": lease_entry,

@@ -64,3 +64,53 @@ def date_check_states(
         done: skipped_end(composition, {"skipped.$": "$.skip_date.Item.reason.S"}),
     }
     return dated, states
+
+
+def extension_check_states(
+    *, table: str, composition: str, namer: StateNamer, not_skipped: str
+) -> tuple[str, States]:
+    """(entry, states) of a scheduled stop: the one ``extend`` moved later does nothing.
+
+    ``envctl extend`` on a run the schedule started records the due time of the stop
+    it replaced (``extended_stop``) after creating the later auto-stop; taking that
+    mark away, conditionally, is how exactly that one scheduled stop knows to skip.
+    """
+    dated = namer.claim("Has this stop of {} a date?", composition)
+    consume = namer.claim("Was this scheduled stop of {} extended?", composition)
+    audit = namer.claim("Audit the extended stop of {}", composition)
+    done = namer.claim("Extended stop of {}", composition)
+    record: dict[str, Any] = tracking.audit_scheduled_run(
+        table=table, composition=composition, what="skipped stop", next_state=done
+    )
+    record["Parameters"]["Item"]["detail"] = {"S": "skipped: extended"}
+    states: States = {
+        dated: {
+            "Type": "Choice",
+            "Choices": [{"Variable": SCHEDULED_TIME, "IsPresent": True, "Next": consume}],
+            "Default": not_skipped,
+        },
+        consume: {
+            "Type": "Task",
+            "Resource": tracking.DYNAMODB.format("updateItem"),
+            "Parameters": {
+                "TableName": table,
+                "Key": tracking.key(composition, "override"),
+                "UpdateExpression": "REMOVE extended_stop",
+                "ConditionExpression": "extended_stop = :due",
+                "ExpressionAttributeValues": {":due": {"S.$": SCHEDULED_TIME}},
+            },
+            "ResultPath": None,
+            "Retry": tracking.RETRY_THROTTLING,
+            "Catch": [
+                {
+                    "ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"],
+                    "ResultPath": None,
+                    "Next": not_skipped,
+                }
+            ],
+            "Next": audit,
+        },
+        audit: record,
+        done: skipped_end(composition, {"skipped": "extended"}),
+    }
+    return dated, states

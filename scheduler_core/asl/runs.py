@@ -111,7 +111,12 @@ def auto_stop_states(
         }
         forget_state = dynamodb_task(
             "updateItem",
-            {"TableName": table, "Key": override, "UpdateExpression": "REMOVE auto_stop_at"},
+            # Any stop ends an extension of the scheduled stop too (asl.dates).
+            {
+                "TableName": table,
+                "Key": override,
+                "UpdateExpression": "REMOVE auto_stop_at, extended_stop",
+            },
             then,
         )
         forget_state["Catch"] = catch_failure(failed)

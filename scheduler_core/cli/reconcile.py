@@ -151,6 +151,7 @@ def schedule_document(ctx: Context, *, now: datetime) -> dict[str, Any]:
         skipped_starts=ctx.runtime.store.skipped_starts(
             composition.name, after=scheduled_time(now)
         ),
+        extended_stop=overrides.extended_stop,
     )
     pending = ctx.runtime.pending_auto_stop(composition)
     return {

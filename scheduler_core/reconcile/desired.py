@@ -87,10 +87,9 @@ def desired_for(
             timezone=composition.timezone,
             target_arn=targets.state_machine_arn_prefix + names.state_machine(name, action),
             role_arn=targets.scheduler_role_arn,
-            # A start says when it was due, for the holidays and skipped dates (asl.dates).
-            input={"trigger": "schedule"}
-            if action is Action.STOP
-            else {"trigger": "schedule", "scheduled_time": SCHEDULED_TIME_ATTRIBUTE},
+            # A run says when it was due: holidays and skipped dates of starts, an
+            # extended stop (asl.dates).
+            input={"trigger": "schedule", "scheduled_time": SCHEDULED_TIME_ATTRIBUTE},
             description=f"{DESCRIPTION_PREFIX} scheduled {action.value} of {name}",
         )
         desired.schedules[spec.full_name] = spec

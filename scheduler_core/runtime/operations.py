@@ -17,9 +17,10 @@ from scheduler_core import names
 from scheduler_core.actions import Action
 from scheduler_core.aws import Aws
 from scheduler_core.config.models import ON_DEMAND, Composition
-from scheduler_core.cron import Occurrence
+from scheduler_core.cron import Occurrence, next_occurrences
 from scheduler_core.durations import format_duration
 from scheduler_core.exceptions import BadInputError, ConflictError
+from scheduler_core.holidays import scheduled_time
 from scheduler_core.runtime.deploy import scheduler_role_arn, state_machine_arn
 from scheduler_core.runtime.executions import Launched, RunRequest, launch
 from scheduler_core.runtime.skipping import skip_dates
@@ -196,17 +197,28 @@ class Runtime:
         actor: Actor,
         now: datetime | None = None,
     ) -> datetime:
-        """Move the pending auto-stop ``duration`` later; returns the new time."""
+        """Move the pending auto-stop ``duration`` later; returns the new time.
+
+        Without one, the next scheduled stop is replaced by an auto-stop ``duration``
+        after it: the auto-stop is created first, then that scheduled stop is marked to
+        do nothing (a crash in between leaves the scheduled stop running, never none).
+        """
         self._at_home(composition)
         self.store.require()
         current = self.pending_auto_stop(composition)
+        replaced = None
         if current is None:
-            raise BadInputError(
-                f"{composition.name} has no pending auto-stop to extend; "
-                f"start it with --for <duration> (or set auto_stop_after) first"
-            )
+            replaced = next_scheduled_stop(composition, now=now or datetime.now(UTC))
+            if replaced is None:
+                raise BadInputError(
+                    f"{composition.name} has no pending auto-stop to extend; "
+                    f"start it with --for <duration> (or set auto_stop_after) first"
+                )
+            current = replaced
         moved = current + duration
         self._put_auto_stop(composition, moved)
+        if replaced is not None:
+            self.store.set_extended_stop(composition.name, scheduled_time(replaced))
         self.store.audit(
             composition.name,
             who=actor.who,
@@ -319,6 +331,16 @@ class Runtime:
                 raise
             self._scheduler(composition).create_schedule(**request)
         self.store.set_auto_stop(composition.name, at)
+
+
+def next_scheduled_stop(composition: Composition, *, now: datetime) -> datetime | None:
+    """When the next scheduled stop is due (UTC), or None when stops are on-demand."""
+    if composition.stop_resources_at == ON_DEMAND:
+        return None
+    found = next_occurrences(
+        composition.stop_resources_at, composition.timezone, after=now, count=1
+    )
+    return found[0].utc if found else None
 
 
 def _whole_minute(moment: datetime) -> datetime:

@@ -42,6 +42,8 @@ class Overrides:
     skip_next_start: bool = False
     skip_next_stop: bool = False
     auto_stop_at: datetime | None = None
+    # The due time of the scheduled stop that extend moved later (it will do nothing).
+    extended_stop: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,12 +117,16 @@ class Store:
             skip_next_start=bool(item.get("skip_next_start")),
             skip_next_stop=bool(item.get("skip_next_stop")),
             auto_stop_at=datetime.fromisoformat(auto_stop) if auto_stop else None,
+            extended_stop=item.get("extended_stop") or None,
         )
 
     def set_skip(self, composition: str, action: str) -> None:
         self._update_override(
             composition, f"SET skip_next_{action} = :yes", {":yes": {"BOOL": True}}
         )
+
+    def set_extended_stop(self, composition: str, due: str) -> None:
+        self._update_override(composition, "SET extended_stop = :due", {":due": {"S": due}})
 
     def set_auto_stop(self, composition: str, at: datetime | None) -> None:
         if at is None:

@@ -220,3 +220,65 @@ def test_skip_refuses_impossible_past_and_far_dates_and_writes_nothing(
     assert err.startswith("envctl: skip: ") and message in err and "Traceback" not in err
     assert Store(aws, "envctl").skipped_starts(name, after="") == {}
     assert Store(aws, "envctl").history(name) == []
+
+
+def test_extend_of_a_scheduled_run_moves_its_stop_then_a_stop_clears_it(
+    aws_env: Emulator, aws: Aws, unique: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import timedelta
+
+    from scheduler_core.runtime.operations import Actor, Runtime
+    from scheduler_core.settings import Settings
+
+    stop_cron = "0 19 ? * MON-FRI *"
+    now = datetime.now(UTC)
+    (due,) = next_occurrences(stop_cron, ZONE, after=now, count=1)
+    database = moto_resources.rds_instance(aws_env, f"ext-{unique}")
+    name = f"ext-{unique}"
+    config = tmp_path / "c.yaml"
+    body = {
+        "timezone": ZONE,
+        "start_resources_at": START,
+        "stop_resources_at": stop_cron,
+        "resources": [database.item],
+    }
+    config.write_text(yaml.safe_dump({"compositions": {name: body}}))
+    assert main(["apply", "-c", str(config)]) == 0
+    capsys.readouterr()
+    from scheduler_core.config import load_config
+
+    target = load_config(str(config)).get(name)
+    runtime = Runtime(aws, Settings())
+    ann = Actor(who="ann", via="cli")
+
+    first = runtime.extend(target, timedelta(hours=2), actor=ann)
+    again = runtime.extend(target, timedelta(minutes=30), actor=ann)
+    marked = runtime.store.overrides(name).extended_stop
+    assert main(["schedule", name, "--json", "-c", str(config)]) == 0
+    document = json.loads(capsys.readouterr().out)
+    sfn = aws.client("stepfunctions")
+    arn = sfn.start_execution(
+        stateMachineArn=state_machine_arn(aws, name, Action.STOP),
+        name=f"schedule-{due.utc:%Y%m%dT%H%M}",
+        input=json.dumps({"trigger": "schedule", "scheduled_time": scheduled_time(due.utc)}),
+    )["executionArn"]
+    deadline = time.monotonic() + 60
+    while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    skipped = sfn.describe_execution(executionArn=arn)
+    after_skip = database.read()
+    assert main(["stop", name, "--wait", "-c", str(config)]) == 0
+
+    assert first == due.utc + timedelta(hours=2)
+    assert again == first + timedelta(minutes=30)
+    assert runtime.pending_auto_stop(target) is None  # the stop removed it
+    assert marked == scheduled_time(due.utc)
+    stops = [r for r in document["next"] if r["action"] == "stop"]
+    assert (stops[0]["runs"], stops[0]["reason"]) == (False, "extended")
+    assert all(r["runs"] for r in stops[1:])
+    assert datetime.fromisoformat(document["auto_stop_at"]) == again
+    assert json.loads(skipped["output"]) == {"composition": name, "skipped": "extended"}
+    assert after_skip == "available"  # the replaced stop did nothing
+    assert database.read() == "stopped"
+    assert runtime.store.overrides(name).extended_stop is None

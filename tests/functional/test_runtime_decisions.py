@@ -209,7 +209,8 @@ def test_a_stop_while_a_start_runs_is_refused_and_audited(
 def test_extend_without_a_pending_auto_stop_says_how_to_get_one(
     aws_env: Emulator, aws: Aws, unique: str
 ) -> None:
-    target = deployed(f"e{unique}", SHORT)
+    # Stops on demand: no scheduled stop to extend either (test_holidays covers that).
+    target = deployed(f"e{unique}", SHORT, stop_resources_at="on-demand")
     runtime = Runtime(aws, Settings())
 
     with pytest.raises(BadInputError) as refused:

@@ -500,7 +500,6 @@ def top_templates(action: Action) -> dict[str, str]:
             "move_auto_stop": "Move the existing auto-stop of {}",
             "remember_auto_stop": "Remember the auto-stop time of {}",
             # A scheduled start that says when it was due looks its date up (holidays).
-            "begin_dated": "Begin scheduled start of {}",
             "dated": "Has this start of {} a date?",
             "look_date": "Is the date of this start of {} skipped?",
             "date_skipped": "Does {} skip this date?",
@@ -511,9 +510,15 @@ def top_templates(action: Action) -> dict[str, str]:
         else {
             "remove_auto_stop": "Remove the pending auto-stop of {}",
             "forget_auto_stop": "Forget the auto-stop time of {}",
+            # A scheduled stop that says when it was due: was it the one extend moved?
+            "dated": "Has this stop of {} a date?",
+            "consume_extension": "Was this scheduled stop of {} extended?",
+            "audit_extension": "Audit the extended stop of {}",
+            "skipped_extension": "Extended stop of {}",
         }
     )
     return {
+        "begin_dated": f"Begin scheduled {verb} of {{}}",
         "has_trigger": "Has {} a trigger?",
         "is_request": f"Did someone ask for this {verb} of {{}}?",
         "begin_request": f"Begin requested {verb} of {{}}",
@@ -575,7 +580,6 @@ def expected_top_level_graph(action: Action, name: str = "env") -> dict[str, tup
             ),
             "move_auto_stop": ("Task", ["remember_auto_stop", "record_failed"]),
             "remember_auto_stop": ("Task", ["record_begin", "record_failed"]),
-            "begin_dated": ("Pass", ["scheduled"]),
             "dated": ("Choice", ["look_date", "consume"]),
             "look_date": ("Task", ["date_skipped"]),
             "date_skipped": ("Choice", ["audit_date", "consume"]),
@@ -587,18 +591,21 @@ def expected_top_level_graph(action: Action, name: str = "env") -> dict[str, tup
             # Next and the Catch of ResourceNotFound both go on; any other error fails.
             "remove_auto_stop": ("Task", ["forget_auto_stop", "forget_auto_stop", "record_failed"]),
             "forget_auto_stop": ("Task", ["record_begin", "record_failed"]),
+            "dated": ("Choice", ["consume_extension", "consume"]),
+            # Next: it was; Catch of the failed condition: it was not.
+            "consume_extension": ("Task", ["audit_extension", "consume"]),
+            "audit_extension": ("Task", ["skipped_extension"]),
+            "skipped_extension": ("Pass", []),
         }
     )
     edges = {
         "has_trigger": ("Choice", ["is_request", "begin_console"]),
-        "is_request": (
-            "Choice",
-            ["begin_request", "begin", *(["begin_dated"] if action is Action.START else [])],
-        ),
+        "is_request": ("Choice", ["begin_request", "begin", "begin_dated"]),
         "begin_request": ("Pass", ["scheduled"]),
+        "begin_dated": ("Pass", ["scheduled"]),
         "begin": ("Pass", ["scheduled"]),
         "begin_console": ("Pass", ["scheduled"]),
-        "scheduled": ("Choice", ["dated" if action is Action.START else "consume", "take"]),
+        "scheduled": ("Choice", ["dated", "take"]),
         "consume": ("Task", ["audit_skip", "take"]),
         "audit_skip": ("Task", ["skipped"]),
         "skipped": ("Pass", []),
@@ -655,7 +662,12 @@ def expected_top_level_tasks(action: Action) -> dict[str, str]:
             "audit_date": PUT_ITEM,
         }
         if action is Action.START
-        else {"remove_auto_stop": DELETE_SCHEDULE, "forget_auto_stop": UPDATE_ITEM}
+        else {
+            "remove_auto_stop": DELETE_SCHEDULE,
+            "forget_auto_stop": UPDATE_ITEM,
+            "consume_extension": UPDATE_ITEM,
+            "audit_extension": PUT_ITEM,
+        }
     )
     roles = {
         "consume": UPDATE_ITEM,
@@ -1434,11 +1446,7 @@ def test_trigger_choices_keep_who_asked_or_name_the_trigger_or_the_console(
     ]
     assert states[n["has_trigger"]]["Default"] == n["begin_console"]
     # A start from its schedule says when it was due (for holidays and skipped dates).
-    dated = (
-        [{"Variable": "$.scheduled_time", "IsPresent": True, "Next": n["begin_dated"]}]
-        if action is Action.START
-        else []
-    )
+    dated = [{"Variable": "$.scheduled_time", "IsPresent": True, "Next": n["begin_dated"]}]
     assert states[n["is_request"]]["Choices"] == [
         {"Variable": "$.who", "IsPresent": True, "Next": n["begin_request"]},
         *dated,
@@ -1470,15 +1478,15 @@ def test_trigger_choices_keep_who_asked_or_name_the_trigger_or_the_console(
         "via": "console",
         "detail": "",
     }
-    if action is Action.START:
-        assert states[n["begin_dated"]]["Parameters"] == {
-            **known,
-            "trigger.$": "$.trigger",
-            "who.$": "$.trigger",
-            "via.$": "$.trigger",
-            "detail": "",
-            "scheduled_time.$": "$.scheduled_time",
-        }
+    # Both actions: a scheduled run says when it was due.
+    assert states[n["begin_dated"]]["Parameters"] == {
+        **known,
+        "trigger.$": "$.trigger",
+        "who.$": "$.trigger",
+        "via.$": "$.trigger",
+        "detail": "",
+        "scheduled_time.$": "$.scheduled_time",
+    }
 
 
 @pytest.mark.parametrize("trigger", ["cli", "slack", "webhook", "window", "auto-stop"])
@@ -1646,7 +1654,7 @@ def test_scheduled_run_with_the_skip_flag_set_is_audited_and_skipped(action: Act
         n["is_request"],
         n["begin"],
         n["scheduled"],
-        *([n["dated"]] if action is Action.START else []),
+        n["dated"],
         n["consume"],
         n["audit_skip"],
         n["skipped"],
@@ -1693,6 +1701,43 @@ def test_a_scheduled_start_on_a_skipped_date_is_audited_and_does_nothing() -> No
     item = states[n["audit_date"]]["Parameters"]["Item"]
     assert item["what"] == {"S": "skipped start"}
     assert item["detail"] == {"S.$": "States.Format('skipped: {}', $.skip_date.Item.reason.S)"}
+
+
+def test_the_scheduled_stop_that_extend_replaced_is_audited_and_does_nothing() -> None:
+    n = top_names(Action.STOP)
+    calls: list[tuple[str, str, dict[str, Any]]] = []
+
+    visited, end = run_top_level(tracked_machine(Action.STOP), SCHEDULED, errors={}, calls=calls)
+
+    assert visited == [
+        n["has_trigger"],
+        n["is_request"],
+        n["begin_dated"],
+        n["scheduled"],
+        n["dated"],
+        n["consume_extension"],
+        n["audit_extension"],
+        n["skipped_extension"],
+    ]
+    assert end == ("succeeded", {"composition": "env", "skipped": "extended"})
+    consume = calls[0][2]
+    assert consume["UpdateExpression"] == "REMOVE extended_stop"
+    assert consume["ConditionExpression"] == "extended_stop = :due"
+    assert consume["ExpressionAttributeValues"] == {":due": {"S": "2026-12-25T07:00:00Z"}}
+
+
+def test_another_scheduled_stop_goes_on_to_the_skip_flag_and_runs() -> None:
+    n = top_names(Action.STOP)
+
+    visited, end = run_top_level(
+        tracked_machine(Action.STOP),
+        SCHEDULED,
+        errors={n["consume_extension"]: CONDITION_FAILED, n["consume"]: CONDITION_FAILED},
+    )
+
+    assert visited[4:7] == [n["dated"], n["consume_extension"], n["consume"]]
+    assert visited[7:] == run_path(Action.STOP)
+    assert end[0] == "succeeded"
 
 
 def test_a_scheduled_start_on_another_date_goes_on_to_the_skip_flag_and_runs() -> None:
@@ -1746,7 +1791,7 @@ def test_scheduled_run_without_the_skip_flag_takes_the_lease_and_runs(action: Ac
         n["is_request"],
         n["begin"],
         n["scheduled"],
-        *([n["dated"]] if action is Action.START else []),
+        n["dated"],
         n["consume"],
         *run_path(action),
     ]
@@ -2374,7 +2419,8 @@ def test_stop_removes_the_pending_auto_stop_and_forgets_its_time() -> None:
         {
             "TableName": "my-table",
             "Key": {"pk": {"S": "composition#env"}, "sk": {"S": "override"}},
-            "UpdateExpression": "REMOVE auto_stop_at",
+            # Any stop also ends an extension of the scheduled stop.
+            "UpdateExpression": "REMOVE auto_stop_at, extended_stop",
         }
     ]
 
