@@ -26,7 +26,7 @@ test: $(STAMP) $(ASL_VALIDATOR)
 	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/cfn-lint infra/spoke.yaml
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 demo: $(STAMP)
 	$(BIN)/envctl demo
