@@ -16,6 +16,7 @@ from scheduler_core.actions import Action
 from scheduler_core.config.models import ON_DEMAND, Composition
 from scheduler_core.cron import Occurrence, next_occurrences
 from scheduler_core.holidays import scheduled_time
+from scheduler_core.runtime.store import Store
 
 HORIZON = timedelta(days=7)
 # Enough for a run every quarter hour through the horizon; busier schedules are cut short.
@@ -80,6 +81,25 @@ def upcoming_runs(
                 UpcomingRun(action=action, at=occurrence.local, runs=reason is None, reason=reason)
             )
     return sorted(found, key=lambda run: run.at)
+
+
+def recorded_runs(
+    store: Store,
+    composition: Composition,
+    *,
+    now: datetime,
+    paused: Mapping[Action, bool] | None = None,
+) -> list[UpcomingRun]:
+    """``upcoming_runs`` with what the table records: skip flags, skipped dates, extension."""
+    overrides = store.overrides(composition.name)
+    return upcoming_runs(
+        composition,
+        now=now,
+        paused=paused or {},
+        skip_next={Action.START: overrides.skip_next_start, Action.STOP: overrides.skip_next_stop},
+        skipped_starts=store.skipped_starts(composition.name, after=scheduled_time(now)),
+        extended_stop=overrides.extended_stop,
+    )
 
 
 def _reason(

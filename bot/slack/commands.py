@@ -14,12 +14,10 @@ from bot.slack.access import Decision
 from bot.slack.grammar import SKIP_TARGETS, Command, Verb, help_text
 from bot.slack.services import Services, actor, next_run
 from bot.slack.warnings import confirmation_warnings
-from scheduler_core.actions import Action
 from scheduler_core.config import Composition
 from scheduler_core.cron.words import describe_cron
 from scheduler_core.durations import format_duration
-from scheduler_core.holidays import scheduled_time
-from scheduler_core.upcoming import upcoming_runs
+from scheduler_core.upcoming import recorded_runs
 from scheduler_core.windows import analyse_windows, collect_windows
 
 
@@ -296,16 +294,7 @@ def _schedule(
 
 def _not_running(services: Services, composition: Composition, *, now: datetime) -> list[str]:
     """The scheduled runs of the next 7 days that will do nothing, and why."""
-    store = services.runtime.store
-    overrides = store.overrides(composition.name)
-    runs = upcoming_runs(
-        composition,
-        now=now,
-        paused={},
-        skip_next={Action.START: overrides.skip_next_start, Action.STOP: overrides.skip_next_stop},
-        skipped_starts=store.skipped_starts(composition.name, after=scheduled_time(now)),
-        extended_stop=overrides.extended_stop,
-    )
+    runs = recorded_runs(services.runtime.store, composition, now=now)
     return [
         f"*{run.action.value}* {blocks.local_time(run.at, composition.zone)} does nothing "
         f"({run.reason})"

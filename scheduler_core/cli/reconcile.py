@@ -12,11 +12,10 @@ from scheduler_core.actions import Action
 from scheduler_core.config.models import ON_DEMAND
 from scheduler_core.cron.words import describe_cron
 from scheduler_core.durations import format_duration
-from scheduler_core.holidays import scheduled_time
 from scheduler_core.places import Place, place_of
 from scheduler_core.reconcile import Change, Plan, apply_plan, plan_everything
 from scheduler_core.reconcile.windows import conflicts_for, window_analyses
-from scheduler_core.upcoming import upcoming_runs
+from scheduler_core.upcoming import recorded_runs
 from scheduler_core.windows import next_occurrences
 
 if TYPE_CHECKING:
@@ -131,7 +130,6 @@ def _print_window(entry: WindowAnalysis) -> None:
 def schedule_document(ctx: Context, *, now: datetime) -> dict[str, Any]:
     """The ``schedule --json`` document: the next 7 days of runs, and the pending auto-stop."""
     composition = ctx.composition
-    overrides = ctx.runtime.store.overrides(composition.name)
     paused = {
         action: _schedule_state(ctx, action) == "paused"
         for action, expression in (
@@ -140,19 +138,7 @@ def schedule_document(ctx: Context, *, now: datetime) -> dict[str, Any]:
         )
         if expression != ON_DEMAND
     }
-    runs = upcoming_runs(
-        composition,
-        now=now,
-        paused=paused,
-        skip_next={
-            Action.START: overrides.skip_next_start,
-            Action.STOP: overrides.skip_next_stop,
-        },
-        skipped_starts=ctx.runtime.store.skipped_starts(
-            composition.name, after=scheduled_time(now)
-        ),
-        extended_stop=overrides.extended_stop,
-    )
+    runs = recorded_runs(ctx.runtime.store, composition, now=now, paused=paused)
     pending = ctx.runtime.pending_auto_stop(composition)
     return {
         "composition": composition.name,
