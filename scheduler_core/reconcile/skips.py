@@ -11,13 +11,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from scheduler_core.aws import Aws
 from scheduler_core.config.models import Composition
+from scheduler_core.exceptions import NotDeployedError
 from scheduler_core.holidays import SKIP_PREFIX, holiday_skips, scheduled_time
 from scheduler_core.reconcile.model import Call, Change, ChangeAction, ObjectKind
-from scheduler_core.runtime.prerequisites import is_missing_resource
+from scheduler_core.runtime.store import Store, skip_row
 
 CALENDAR = "calendar"
 KEEP_AFTER = timedelta(days=2)
@@ -25,26 +24,11 @@ KEEP_AFTER = timedelta(days=2)
 
 def live_holiday_rows(aws: Aws, table: str, composition: str, *, now: datetime) -> set[str]:
     """The sort keys of the calendar's rows for starts still to come (none without a table)."""
-    pages = aws.client("dynamodb").get_paginator("query")
-    found: set[str] = set()
     try:
-        for page in pages.paginate(
-            TableName=table,
-            KeyConditionExpression="pk = :pk AND sk > :from",
-            FilterExpression="#source = :calendar",
-            ExpressionAttributeNames={"#source": "source"},
-            ExpressionAttributeValues={
-                ":pk": {"S": f"composition#{composition}"},
-                ":from": {"S": SKIP_PREFIX + scheduled_time(now)},
-                ":calendar": {"S": CALENDAR},
-            },
-            ProjectionExpression="sk",
-        ):
-            found.update(item["sk"]["S"] for item in page.get("Items", []))
-    except ClientError as exc:
-        if not is_missing_resource(exc):
-            raise
-    return {key for key in found if key.startswith(SKIP_PREFIX)}
+        rows = Store(aws, table).skipped_starts(composition, after=scheduled_time(now))
+    except NotDeployedError:
+        return set()
+    return {SKIP_PREFIX + due for due, source in rows.items() if source == CALENDAR}
 
 
 def holiday_change(
@@ -61,7 +45,10 @@ def holiday_change(
         Call(
             service="dynamodb",
             operation="put_item",
-            arguments={"TableName": table, "Item": _row(key, sort_key, wanted[sort_key])},
+            arguments={
+                "TableName": table,
+                "Item": _row(composition.name, sort_key, wanted[sort_key]),
+            },
         )
         for sort_key in added
     ] + [
@@ -82,12 +69,8 @@ def holiday_change(
     )
 
 
-def _row(key: str, sort_key: str, reason: str) -> dict[str, Any]:
-    due = datetime.strptime(sort_key[len(SKIP_PREFIX) :], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    return {
-        "pk": {"S": key},
-        "sk": {"S": sort_key},
-        "reason": {"S": reason},
-        "source": {"S": CALENDAR},
-        "expires_at": {"N": str(int((due + KEEP_AFTER).timestamp()))},
-    }
+def _row(composition: str, sort_key: str, reason: str) -> dict[str, Any]:
+    due = sort_key.removeprefix(SKIP_PREFIX)
+    at = datetime.strptime(due, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    expires = int((at + KEEP_AFTER).timestamp())
+    return skip_row(composition, due, reason=reason, source=CALENDAR, expires_at=expires)

@@ -62,6 +62,22 @@ class AuditEntry:
     detail: str = ""
 
 
+SKIP = "skip#"
+
+
+def skip_row(
+    composition: str, due: str, *, reason: str, source: str, expires_at: int
+) -> dict[str, Any]:
+    """The row that makes the scheduled run due at ``due`` do nothing (``asl.dates``)."""
+    return {
+        "pk": {"S": f"composition#{composition}"},
+        "sk": {"S": f"{SKIP}{due}"},
+        "reason": {"S": reason},
+        "source": {"S": source},
+        "expires_at": {"N": str(expires_at)},
+    }
+
+
 class Store:
     """Typed access to the envctl table.
 
@@ -149,30 +165,32 @@ class Store:
         """A row that makes the scheduled start due at ``due`` do nothing (asl.dates)."""
         self._dynamodb(composition).put_item(
             TableName=self.table_name,
-            Item={
-                "pk": {"S": f"composition#{composition}"},
-                "sk": {"S": f"skip#{due}"},
-                "reason": {"S": reason},
-                "source": {"S": "skip"},
-                "expires_at": {"N": str(expires_at)},
-            },
+            Item=skip_row(composition, due, reason=reason, source="skip", expires_at=expires_at),
         )
 
     def skipped_starts(self, composition: str, *, after: str) -> dict[str, str]:
         """Due time → source ("calendar" or "skip") of the skip rows after ``after``."""
-        found = self._dynamodb(composition).query(
-            TableName=self.table_name,
-            KeyConditionExpression="pk = :pk AND sk > :from",
-            ExpressionAttributeValues={
-                ":pk": {"S": f"composition#{composition}"},
-                ":from": {"S": f"skip#{after}"},
-            },
-        )
-        return {
-            item["sk"]["S"].removeprefix("skip#"): item.get("source", {}).get("S", "skip")
-            for item in found.get("Items", [])
-            if item["sk"]["S"].startswith("skip#")
-        }
+        found: dict[str, str] = {}
+        page: dict[str, Any] = {"LastEvaluatedKey": None}
+        while "LastEvaluatedKey" in page:
+            start = (
+                {"ExclusiveStartKey": page["LastEvaluatedKey"]} if page["LastEvaluatedKey"] else {}
+            )
+            page = self._dynamodb(composition).query(
+                TableName=self.table_name,
+                KeyConditionExpression="pk = :pk AND sk > :from",
+                ExpressionAttributeValues={
+                    ":pk": {"S": f"composition#{composition}"},
+                    ":from": {"S": f"{SKIP}{after}"},
+                },
+                **start,
+            )
+            found.update(
+                (item["sk"]["S"].removeprefix(SKIP), item.get("source", {}).get("S", "skip"))
+                for item in page.get("Items", [])
+                if item["sk"]["S"].startswith(SKIP)
+            )
+        return found
 
     def put_message_ref(self, execution_arn: str, *, channel: str, ts: str, user_id: str) -> None:
         """Remember the Slack message that reports on an execution (the notifier updates it)."""
