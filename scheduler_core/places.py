@@ -27,7 +27,12 @@ class Place:
     role_arn: str | None  # None: the deployment's own credentials reach it
 
     def __str__(self) -> str:
-        return f"account {self.account}, {self.region}"
+        return described(self.account, self.region)
+
+
+def described(account: str | None, region: str | None) -> str:
+    """ "account 210987654321, eu-west-1", leaving out what is not given ("" for neither)."""
+    return ", ".join([*([f"account {account}"] if account else []), *([region] if region else [])])
 
 
 def role_arn(

@@ -7,6 +7,7 @@ from typing import TextIO
 
 from scheduler_core.actions import Action
 from scheduler_core.asl.fragments import PAST_TENSE
+from scheduler_core.places import described
 from scheduler_core.runtime import CompositionStatus, ExecutionResult, StepEvent
 
 
@@ -32,7 +33,7 @@ def result_line(composition: str, action: Action, result: ExecutionResult) -> st
 
 
 def print_status(status: CompositionStatus, out: TextIO = sys.stdout) -> None:
-    where = ", ".join(filter(None, (status.account and f"account {status.account}", status.region)))
+    where = described(status.account, status.region)
     print(f"{status.composition}: {status.state}" + (f" ({where})" if where else ""), file=out)
     if status.execution_arn:
         print(f"  execution in progress: {status.execution_arn}", file=out)

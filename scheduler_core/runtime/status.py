@@ -28,7 +28,7 @@ from botocore.exceptions import ClientError
 from scheduler_core.actions import Action
 from scheduler_core.aws import Aws
 from scheduler_core.config.models import Composition, ResourceItem
-from scheduler_core.places import reaching
+from scheduler_core.places import described, reaching
 from scheduler_core.resources import ResourceState, ResourceStatus
 from scheduler_core.resources.base import ClientFactory, error_message, is_not_found
 from scheduler_core.runtime.executions import in_progress
@@ -94,8 +94,7 @@ def read_status(aws: Aws, composition: Composition, *, table_name: str) -> Compo
 
 def looked_in(composition: Composition) -> str:
     """ "account 210987654321, eu-west-1" for a composition placed elsewhere; else ""."""
-    parts = [f"account {composition.account}"] if composition.account else []
-    return ", ".join([*parts, *([composition.region] if composition.region else [])])
+    return described(composition.account, composition.region)
 
 
 def read_resource(
