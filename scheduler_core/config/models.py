@@ -56,8 +56,24 @@ class ParallelGroup(Strict):
 Step = ResourceItem | ParallelGroup
 
 
+DEFAULT_HEADS_UP_MINUTES = 15
+MAX_HEADS_UP_MINUTES = 720
+
+
 class Notify(Strict):
     slack_channel: Identifier | None = None
+    # Minutes before each scheduled stop and auto-stop that the channel is told;
+    # unset: DEFAULT_HEADS_UP_MINUTES when there is a channel, 0 (none) otherwise.
+    heads_up_minutes: Count | None = Field(default=None, le=MAX_HEADS_UP_MINUTES)
+
+    @property
+    def heads_up(self) -> int:
+        """The heads-up lead in minutes; 0 when no heads-up is sent."""
+        if not self.slack_channel:
+            return 0
+        if self.heads_up_minutes is None:
+            return DEFAULT_HEADS_UP_MINUTES
+        return self.heads_up_minutes
 
 
 class Access(Strict):
