@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from scheduler_core.cli.main import main
-from scheduler_core.config import ON_DEMAND, Composition, ParallelGroup, ResourceItem, parse_config
+from scheduler_core.config import (
+    ON_DEMAND,
+    Composition,
+    ParallelGroup,
+    ResourceItem,
+    load_config,
+    parse_config,
+)
 from scheduler_core.exceptions import ConfigError
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "compositions.yaml"
@@ -188,7 +195,7 @@ BAD_FILES = [
     ),
     pytest.param(
         with_settings("notify: {slack: C0123456789}\n"),
-        ["staging.notify.slack: unknown key; allowed: slack_channel"],
+        ["staging.notify.slack: unknown key; allowed: slack_channel, heads_up_minutes"],
         id="unknown-key-in-notify",
     ),
     pytest.param(
@@ -608,3 +615,23 @@ def test_render_of_unknown_composition_exits_2_listing_known_names(
 
     assert (code, out) == (2, "")
     assert err == 'envctl: unknown composition "nope"; known compositions: qa, staging\n'
+
+
+@pytest.mark.parametrize(
+    ("notify", "lead"),
+    [
+        ("{}", 0),
+        ("{slack_channel: C0123456789}", 15),
+        ("{slack_channel: C0123456789, heads_up_minutes: 0}", 0),
+        ("{slack_channel: C0123456789, heads_up_minutes: '30'}", 30),
+        ("{heads_up_minutes: 30}", 0),
+    ],
+)
+def test_heads_up_lead_defaults_to_15_minutes_with_a_channel(tmp_path, notify, lead):
+    path = tmp_path / "compositions.yaml"
+    path.write_text(
+        "compositions:\n  staging:\n"
+        f"    notify: {notify}\n"
+        "    resources: [{type: wait, params: {seconds: 1}}]\n"
+    )
+    assert load_config(path).get("staging").notify.heads_up == lead
