@@ -7,6 +7,7 @@ import re
 from pyawscron import AWSCron  # type: ignore[import-untyped]  # no stubs, no py.typed
 
 from scheduler_core.cron.stepping import CronExpressionError, evaluation_problem
+from scheduler_core.cron.values import value_problem
 
 FIELDS = ("minutes", "hours", "day-of-month", "month", "day-of-week", "year")
 # A composition's schedule is six cron fields or this word: run only when asked.
@@ -32,7 +33,7 @@ def cron_problem(expression: str) -> str | None:
     """Return why ``expression`` (six fields, no ``cron()``) is not valid AWS cron, or None."""
     if expression.strip().startswith("cron("):
         return 'write the six fields without the "cron(...)" wrapper, e.g. "0 8 ? * MON-FRI *"'
-    problem = shape_problem(expression)
+    problem = shape_problem(expression) or value_problem(expression.split())
     if problem:
         return problem
     try:
