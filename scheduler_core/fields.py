@@ -63,6 +63,30 @@ def _positive_int(value: Any) -> int:
     return int(_number(value, minimum=1, integer=True))
 
 
+# Step Functions runs one execution for at most a year (its quota "Maximum execution
+# time", a hard limit): a longer wait or ready timeout could never end.
+MAX_EXECUTION_SECONDS = 365 * 24 * 60 * 60
+
+
+def _seconds(value: Any, *, minimum: int) -> int:
+    seconds = int(_number(value, minimum=minimum, integer=True))
+    if seconds > MAX_EXECUTION_SECONDS:
+        raise PydanticCustomError(
+            "envctl_seconds",
+            f"expected at most {MAX_EXECUTION_SECONDS} seconds (365 days, the longest a "
+            f"Step Functions execution runs), got {shown(value)}",
+        )
+    return seconds
+
+
+def _wait_seconds(value: Any) -> int:
+    return _seconds(value, minimum=0)
+
+
+def _timeout_seconds(value: Any) -> int:
+    return _seconds(value, minimum=1)
+
+
 def _throughput(value: Any) -> float:
     return float(_number(value, minimum=1, integer=False))
 
@@ -160,6 +184,9 @@ RoleRef = Annotated[str, BeforeValidator(_role)]
 Count = Annotated[int, BeforeValidator(_non_negative_int)]
 Network = Annotated[str, BeforeValidator(_network)]
 PositiveInt = Annotated[int, BeforeValidator(_positive_int)]
+# Seconds a state machine waits: 0 (or 1 for a timeout) up to MAX_EXECUTION_SECONDS.
+WaitSeconds = Annotated[int, BeforeValidator(_wait_seconds)]
+TimeoutSeconds = Annotated[int, BeforeValidator(_timeout_seconds)]
 Throughput = Annotated[float, BeforeValidator(_throughput)]
 Identifier = Annotated[str, BeforeValidator(_identifier)]
 Flag = Annotated[bool, BeforeValidator(_boolean)]

@@ -16,9 +16,9 @@ from scheduler_core.fields import (
     Flag,
     Identifier,
     Network,
-    PositiveInt,
     RegionName,
     RoleRef,
+    TimeoutSeconds,
 )
 from scheduler_core.resources import REGISTRY, ResourceKind
 
@@ -36,7 +36,7 @@ class ResourceItem(Strict):
     type: str
     params: Any
     wait_until_ready: Flag = True
-    ready_timeout_seconds: PositiveInt = DEFAULT_READY_TIMEOUT_SECONDS
+    ready_timeout_seconds: TimeoutSeconds = DEFAULT_READY_TIMEOUT_SECONDS
 
     @property
     def kind(self) -> ResourceKind:

@@ -156,6 +156,10 @@ class ResourceKind(ABC):
         """The names other schedules can reach the resource by; None if none can."""
         return None
 
+    def pause_seconds(self, params: Any) -> int:
+        """How long the step itself pauses a run (a ``wait``); 0 for kinds that act."""
+        return 0
+
     def scheduler_tag(self, reader: SourceReader, params: Any, key: str) -> str | None:
         """The value of AWS Instance Scheduler's tag ``key`` on the resource.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from botocore.exceptions import ClientError
+from pydantic import ValidationInfo, field_validator
 
 from scheduler_core.asl.fragments import SdkCall
 from scheduler_core.conflicts.identity import TargetIdentity
@@ -35,6 +36,17 @@ class EcsServiceParams(Params):
     # Optional: manage the service's Application Auto Scaling target, whose MinCapacity
     # would otherwise raise the desired count again after a stop.
     min_capacity: Count | None = None
+
+    @field_validator("min_capacity")
+    @classmethod
+    def _min_capacity_within_desired(cls, value: int | None, info: ValidationInfo) -> int | None:
+        # Application Auto Scaling would scale the service out to MinCapacity at once.
+        desired = info.data.get("desired")
+        if value is not None and desired is not None and value > desired:
+            raise ValueError(
+                f"expected min_capacity <= desired, got min_capacity {value}, desired {desired}"
+            )
+        return value
 
 
 class EcsService(PolledKind):

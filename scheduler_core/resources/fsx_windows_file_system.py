@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from botocore.exceptions import ClientError
+from pydantic import field_validator
 
 from scheduler_core.asl.fragments import SdkCall
 from scheduler_core.conflicts.identity import TargetIdentity, by_id
@@ -26,12 +27,35 @@ from scheduler_core.resources.base import (
 )
 
 MINIMUM_THROUGHPUT = 32
+# The throughput capacities (MB/s) FSx for Windows File Server accepts. The FSx API
+# Reference (UpdateFileSystemWindowsConfiguration) lists powers of 2 from 8 to 2048;
+# Single-AZ 2 and Multi-AZ file systems start at 32 (hence the stop's minimum) and,
+# with SSD storage, also take the larger levels of the Windows User Guide.
+SMALL_THROUGHPUTS = (8, 16, 32, 64, 128, 256, 512, 1024, 2048)
+LARGE_THROUGHPUTS = (4608, 6144, 9216, 12288)
+THROUGHPUTS = frozenset((*SMALL_THROUGHPUTS, *LARGE_THROUGHPUTS))
 PENDING = "$.FileSystems[0].AdministrativeActions[?(@.Status == '{}')].AdministrativeActionType"
+
+
+def _listed(values: tuple[int, ...]) -> str:
+    return f"{', '.join(map(str, values[:-1]))} or {values[-1]}"
 
 
 class FsxWindowsFileSystemParams(Params):
     id: Identifier
     throughput_capacity: PositiveInt
+
+    @field_validator("throughput_capacity")
+    @classmethod
+    def _a_capacity_fsx_accepts(cls, value: int) -> int:
+        if value not in THROUGHPUTS:
+            raise ValueError(
+                "expected a throughput capacity FSx for Windows File Server accepts: "
+                f"{_listed(SMALL_THROUGHPUTS)} MB/s (Single-AZ 2 and Multi-AZ from 32), "
+                f"or with SSD storage on Single-AZ 2 and Multi-AZ {_listed(LARGE_THROUGHPUTS)}; "
+                f"got {value}"
+            )
+        return value
 
 
 class FsxWindowsFileSystem(PolledKind):

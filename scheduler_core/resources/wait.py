@@ -5,12 +5,12 @@ from __future__ import annotations
 from scheduler_core.asl import naming
 from scheduler_core.asl.fragments import States, link
 from scheduler_core.asl.naming import StateNamer
-from scheduler_core.fields import Count
+from scheduler_core.fields import WaitSeconds
 from scheduler_core.resources.base import Action, ClientFactory, Params, ResourceKind
 
 
 class WaitParams(Params):
-    seconds: Count
+    seconds: WaitSeconds
 
 
 class Wait(ResourceKind):
@@ -18,6 +18,9 @@ class Wait(ResourceKind):
     params_model = WaitParams
     example = WaitParams(seconds=30)
     has_resource = False
+
+    def pause_seconds(self, params: WaitParams) -> int:
+        return params.seconds
 
     def label(self, params: WaitParams) -> str:
         return f"{params.seconds}s"

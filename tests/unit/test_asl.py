@@ -14,6 +14,7 @@ table, runs the body and releases the lease. The body is one Parallel state,
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import string
@@ -32,6 +33,7 @@ from hypothesis import strategies as st
 from scheduler_core.asl.builder import DEFAULT_TABLE, build_state_machine
 from scheduler_core.config import Composition, parse_config
 from scheduler_core.resources import REGISTRY, Action
+from scheduler_core.resources.fsx_windows_file_system import THROUGHPUTS
 from scheduler_core.runtime.executions import RunRequest
 from scheduler_core.runtime.executions import _run_input as run_input
 from scheduler_core.runtime.lease import Lease
@@ -288,6 +290,39 @@ def composition_of(resources: list[dict[str, Any]], name: str = "env") -> Compos
 
 def item(kind: str, **options: Any) -> dict[str, Any]:
     return {"type": kind, "params": dict(SAMPLE_PARAMS[kind]), **options}
+
+
+def another(kind: str) -> dict[str, Any]:
+    """An item of ``kind`` naming another resource than ``item(kind)`` (a wait is a wait)."""
+    params = dict(SAMPLE_PARAMS[kind])
+    for key in ("id", "name"):
+        if key in params:
+            params[key] = f"{params[key]}-2"
+    return {"type": kind, "params": params}
+
+
+def distinct(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The drawn items with ids (or names) suffixed where one repeats: a config lists
+    each resource once. A suffix keeps long ids colliding once cut to a state name."""
+    seen: set[tuple[Any, str]] = set()
+    suffixes = itertools.count(2)
+
+    def one(entry: dict[str, Any]) -> dict[str, Any]:
+        params = dict(entry["params"])
+        key = next((key for key in ("id", "name") if key in params), None)
+        if key is None:
+            return entry
+        while (params.get("cluster_name"), str(params[key])) in seen:
+            params[key] = f"{params[key]}-{next(suffixes)}"
+        seen.add((params.get("cluster_name"), str(params[key])))
+        return {**entry, "params": params}
+
+    return [
+        {"parallel": [one(member) for member in step["parallel"]]}
+        if "parallel" in step
+        else one(step)
+        for step in resources
+    ]
 
 
 def machine_for(kind: str, action: Action, **options: Any) -> Document:
@@ -993,17 +1028,30 @@ def test_last_resource_step_ends_the_body_branch(action: Action, last: str, kind
 # --- state names ---------------------------------------------------------------------------
 
 LONG_SERVICE = "s" * 200
-LONG_ECS = {
-    "type": "ecs_service",
-    "params": {"cluster_name": "c" * 60, "name": LONG_SERVICE, "desired": 1},
-}
+
+
+def long_ecs(last: str = "s") -> dict[str, Any]:
+    """An ECS service whose 200-character name differs from the others' only at the end."""
+    name = LONG_SERVICE[:-1] + last
+    return {"type": "ecs_service", "params": {"cluster_name": "c" * 60, "name": name, "desired": 1}}
+
+
+LONG_ECS = long_ecs()
+# A config lists each resource once, but labels still repeat: one id in several kinds,
+# long names that are the same once cut to fit a state name, and waits.
 REPEATED_RESOURCES: list[dict[str, Any]] = [
     {"type": "rds_instance", "params": {"id": "db1"}},
-    {"type": "rds_instance", "params": {"id": "db1"}},
-    LONG_ECS,
-    LONG_ECS,
-    {"parallel": [LONG_ECS, LONG_ECS, {"type": "rds_instance", "params": {"id": "db1"}}]},
-    {"parallel": [LONG_ECS, {"type": "wait", "params": {"seconds": 5}}]},
+    {"type": "rds_cluster", "params": {"id": "db1"}},
+    long_ecs("a"),
+    long_ecs("b"),
+    {
+        "parallel": [
+            long_ecs("c"),
+            long_ecs("d"),
+            {"type": "redshift_cluster", "params": {"id": "db1"}},
+        ]
+    },
+    {"parallel": [long_ecs("e"), {"type": "wait", "params": {"seconds": 5}}]},
     {"type": "wait", "params": {"seconds": 5}},
     {"type": "wait", "params": {"seconds": 5}},
 ]
@@ -1057,7 +1105,7 @@ def test_every_kind_builds_a_structurally_valid_machine(
 def test_every_kind_inside_a_parallel_group_is_structurally_valid(
     kind: str, action: Action
 ) -> None:
-    resources = [{"parallel": [item(kind), item(kind)]}, item("wait")]
+    resources = [{"parallel": [item(kind), another(kind)]}, item("wait")]
 
     validate_structure(build_state_machine(composition_of(resources), action))
 
@@ -2622,7 +2670,7 @@ PARAMS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     ),
     "eks_nodegroup": eks_nodegroup_params(),
     "fsx_windows_file_system": st.fixed_dictionaries(
-        {"id": IDS, "throughput_capacity": number(st.integers(8, 2048))}
+        {"id": IDS, "throughput_capacity": number(st.sampled_from(sorted(THROUGHPUTS)))}
     ),
     "neptune_cluster": st.fixed_dictionaries({"id": IDS}),
     "rds_cluster": st.fixed_dictionaries({"id": IDS}),
@@ -2655,6 +2703,7 @@ def test_property_strategy_covers_every_registered_kind() -> None:
 def test_random_compositions_build_valid_machines_with_stop_reversing_start(
     resources: list[dict[str, Any]],
 ) -> None:
+    resources = distinct(resources)
     composition = composition_of(resources)
 
     start = build_state_machine(composition, Action.START)
