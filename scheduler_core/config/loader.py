@@ -12,7 +12,7 @@ bounds by ``scheduler_core.config.reading``.
 from __future__ import annotations
 
 import os
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -42,7 +42,9 @@ from scheduler_core.config.reading import (
     too_large,
     yaml_reason,
 )
+from scheduler_core.config.resource_checks import resource_list_problems
 from scheduler_core.cron import cron_problem
+from scheduler_core.cron.firing import never_runs
 from scheduler_core.durations import parse_duration
 from scheduler_core.exceptions import ConfigError
 from scheduler_core.fields import role_arn_account, shown
@@ -60,8 +62,12 @@ def resolve_path(explicit: str | os.PathLike[str] | None) -> Path:
     return Path(explicit or DEFAULT_PATH)
 
 
-def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+def load_config(
+    path: str | os.PathLike[str] | None = None, *, now: datetime | None = None
+) -> Config:
     """Read and validate a compositions file.
+
+    ``now`` (default: the current time) is when a schedule must still run after.
 
     Raises:
         ConfigError: one line per problem; nothing is half-loaded.
@@ -83,10 +89,10 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
             f"{file}: line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); "
             "save the file as UTF-8"
         ) from None
-    return parse_config(text, path=file)
+    return parse_config(text, path=file, now=now)
 
 
-def parse_config(text: str, *, path: Path) -> Config:
+def parse_config(text: str, *, path: Path, now: datetime | None = None) -> Config:
     """Validate the text of a compositions file (see load_config)."""
     where = str(path)
     # Characters never outnumber UTF-8 bytes, so only short texts need encoding.
@@ -94,7 +100,7 @@ def parse_config(text: str, *, path: Path) -> Config:
     if size > MAX_FILE_BYTES:
         raise ConfigError(too_large(where, f"{size} bytes"))
     try:
-        return _parse(text, path=path, where=where)
+        return _parse(text, path=path, where=where, now=now or datetime.now(UTC))
     except (RecursionError, MemoryError):
         # The limits below should make this unreachable; a traceback must never be
         # what a bad file produces.
@@ -104,7 +110,7 @@ def parse_config(text: str, *, path: Path) -> Config:
         ) from None
 
 
-def _parse(text: str, *, path: Path, where: str) -> Config:
+def _parse(text: str, *, path: Path, where: str, now: datetime) -> Config:
     try:
         document = yaml.load(text, Loader=UniqueKeyLoader)
     except LimitError as exc:
@@ -136,7 +142,9 @@ def _parse(text: str, *, path: Path, where: str) -> Config:
             problems.append(f'{where}: {label}: duplicate composition name "{label}"')
             continue
         seen.add(name)
-        built = _composition(name, body, problems=problems, where=where, calendars=calendars)
+        built = _composition(
+            name, body, problems=problems, where=where, calendars=calendars, now=now
+        )
         if built is not None:
             compositions[built.name] = built
     if problems:
@@ -151,6 +159,7 @@ def _composition(
     problems: list[str],
     where: str,
     calendars: dict[str, tuple[date, ...]] | None = None,
+    now: datetime,
 ) -> Composition | None:
     before = len(problems)
 
@@ -171,11 +180,14 @@ def _composition(
     )
     holidays: tuple[date, ...] = ()
     if settings is not None:
-        _check_schedule(settings, report)
+        _check_schedule(settings, report, now=now)
         settings = _check_place(settings, report)
         holidays = holidays_of(settings.calendar, calendars or {}, report)
     auto_stop = _auto_stop(settings, report)
     steps = _steps(body.get("resources"), report)
+    if steps is not None:
+        for field, message in resource_list_problems(steps):
+            report(field, message)
     if len(problems) > before or settings is None or steps is None:
         return None
     return Composition(
@@ -187,18 +199,24 @@ def _composition(
     )
 
 
-def _check_schedule(settings: CompositionSettings, report: Any) -> None:
+def _check_schedule(settings: CompositionSettings, report: Any, *, now: datetime) -> None:
+    timezone = settings.timezone
     try:
-        ZoneInfo(settings.timezone)
+        ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         report(
             "timezone",
-            f"unknown timezone {brief(settings.timezone)}; expected an IANA name "
+            f"unknown timezone {brief(timezone)}; expected an IANA name "
             "such as Europe/Amsterdam or UTC",
         )
+        timezone = "UTC"
     for field in ("start_resources_at", "stop_resources_at"):
         expression = getattr(settings, field)
         if expression == ON_DEMAND:
+            continue
+        never = never_runs(expression, timezone, now=now)
+        if never:
+            report(field, f'{brief(expression)} {never}; or use "{ON_DEMAND}"')
             continue
         problem = cron_problem(expression)
         if problem:

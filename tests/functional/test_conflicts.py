@@ -507,7 +507,7 @@ def test_calls_are_bounded_and_read_only(aws_env: Emulator, aws: Aws, unique: st
         "params": {"name": f"w-{unique}", "min": 0, "max": 1, "desired": 0},
     }
     clients = RecordingClients(aws)
-    target = composition(f"bounded-{unique}", [db.item, group, service.item, db.item])
+    target = composition(f"bounded-{unique}", [db.item, group, service.item])
 
     find_conflicts(clients, target)
 
@@ -516,7 +516,7 @@ def test_calls_are_bounded_and_read_only(aws_env: Emulator, aws: Aws, unique: st
         ("scheduler", "list_schedule_groups"),
         ("scheduler", "list_schedules"),
     ]
-    assert clients.calls.count(("rds", "describe_db_instances")) == 1  # listed twice, read once
+    assert clients.calls.count(("rds", "describe_db_instances")) == 1  # one read per source
     assert all(op.startswith(("describe_", "list_", "get_")) for _, op in clients.calls)
 
 

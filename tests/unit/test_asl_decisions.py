@@ -392,10 +392,11 @@ def scopes(scope: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+WEB = {"type": "ecs_service", "params": {"cluster_name": "shop", "name": "web", "desired": 1}}
 ORDERED = [
     [DB],
     [SCALED_ECS, DB, {"type": "wait", "params": {"seconds": 5}}],
-    [DB, {"parallel": [ECS, {"type": "rds_cluster", "params": {"id": "staging-db"}}]}, ECS],
+    [DB, {"parallel": [ECS, {"type": "rds_cluster", "params": {"id": "staging-db"}}]}, WEB],
 ]
 
 
