@@ -28,8 +28,9 @@ Limits (informative lines after the table):
   definitions both fit.
 * Step Functions keeps at most 25,000 events in one execution's history. The events
   of a start in which every resource is ready on the first describe after its action
-  are counted by walking the generated start machine (Prepare, Describe, Choice,
-  action, Describe, Choice, Done per resource); bisection then finds the largest
+  are counted by walking the generated start machine (``history``: the trigger,
+  lease and audit states on the way to its Succeed state, then Prepare, Describe,
+  Choice, action, Describe, Choice, Done per resource); bisection then finds the largest
   composition one execution could handle. Every extra poll adds events, so real
   executions reach the limit sooner.
 
@@ -52,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from history import EVENTS_PER_STATE, EXECUTION_EVENTS, happy_path_events
 
 from scheduler_core.asl.builder import build_state_machine, definition_json
 from scheduler_core.config import Composition, parse_config
@@ -68,10 +70,6 @@ SECONDS_PER_MEASUREMENT = 2.5
 
 MAX_DEFINITION_BYTES = 1_048_576
 MAX_HISTORY_EVENTS = 25_000
-# History events Step Functions records for one pass through a state of each type,
-# e.g. TaskStateEntered, TaskScheduled, TaskStarted, TaskSucceeded, TaskStateExited.
-EVENTS_PER_STATE = {"Task": 5, "Parallel": 4, "Pass": 2, "Choice": 2, "Wait": 2, "Succeed": 2}
-EXECUTION_EVENTS = 2  # ExecutionStarted, ExecutionSucceeded
 
 # One block of the mix: ten resources, half of them in parallel groups, some with the
 # optional item settings. Each entry is (parallel group within the block or None, item);
@@ -200,33 +198,6 @@ def count_states(states: dict[str, Any]) -> int:
     return total
 
 
-def happy_path_events(machine: dict[str, Any]) -> int:
-    """History events of one run where each resource is ready after a single action.
-
-    At a resource's Choice state the walk takes the branch to the action task on the
-    first visit and the branch to the "Done" Pass state on the second one.
-    """
-    states: dict[str, Any] = machine["States"]
-    visits: dict[str, int] = {}
-    events = 0
-    name: str | None = machine["StartAt"]
-    while name is not None:
-        state = states[name]
-        events += EVENTS_PER_STATE[state["Type"]]
-        for branch in state.get("Branches", []):
-            events += happy_path_events(branch)
-        visits[name] = visits.get(name, 0) + 1
-        name = _next_on_happy_path(state, states, visit=visits[name])
-    return events
-
-
-def _next_on_happy_path(state: dict[str, Any], states: dict[str, Any], *, visit: int) -> str | None:
-    if state["Type"] != "Choice":
-        return state.get("Next")
-    wanted = "Task" if visit == 1 else "Pass"
-    return next(c["Next"] for c in state["Choices"] if states[c["Next"]]["Type"] == wanted)
-
-
 # --- timing -------------------------------------------------------------------
 
 
@@ -327,9 +298,13 @@ def fits_history_limit(count: int) -> bool:
 
 
 def polled_resource_events() -> int:
-    """Events of the first item of the mix (an RDS cluster) alone, without Begin/Succeed."""
-    framing = EXECUTION_EVENTS + EVENTS_PER_STATE["Pass"] + EVENTS_PER_STATE["Succeed"]
-    return start_events(1) - framing
+    """Events of the first item of the mix (an RDS cluster) alone: its Parallel branch."""
+    start = build_state_machine(load_composition(1), Action.START)
+    return sum(
+        happy_path_events(branch)
+        for state in start["States"].values()
+        for branch in state.get("Branches", [])
+    )
 
 
 # --- output -------------------------------------------------------------------
@@ -410,7 +385,8 @@ def print_limits(rows: list[Measurement]) -> None:
     print(
         f"  A start where each resource is ready on the first describe after its action: "
         f"{polled_resource_events()} events per polled resource\n"
-        f"  (Prepare, Describe, Choice, action, Describe, Choice, Done), "
+        f"  (Prepare, Describe, Choice, action, Describe, Choice, Done; an Aurora cluster "
+        f"describes its members too), "
         f"{events / handled:.1f} per resource of this mix on average."
     )
     print(
