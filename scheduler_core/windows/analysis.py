@@ -11,17 +11,23 @@ its own.
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from scheduler_core.cron import CronExpressionError
+from scheduler_core.windows import expansion, specs
+from scheduler_core.windows import running as running_module
 from scheduler_core.windows.brackets import Bracket
+from scheduler_core.windows.instants import MICROSECOND, from_microseconds
 from scheduler_core.windows.resource_window import ResourceWindow
-from scheduler_core.windows.running import RunningTime, Schedule, running_time
+from scheduler_core.windows.running import RunningTime, Schedule, shared_running_time
 from scheduler_core.windows.specs import WindowKind
 
 DEFAULT_WEEKS = 52
+_MINUTE = 60_000_000  # microseconds
 _KEY_PREFIX = {WindowKind.MAINTENANCE: "mw", WindowKind.BACKUP: "bw", WindowKind.AWS_BACKUP: "ab"}
 _STOP_INTERRUPTS = (
     "the composition is already running when every occurrence of this window (minus the "
@@ -89,6 +95,18 @@ class WindowAnalysis:
         return document
 
 
+def clear_caches() -> None:
+    """Forget the cached running times, backup rule runs and parsed day rules.
+
+    For benchmarks that time an analysis from scratch; results never depend on them.
+    """
+    # Private to this package, the caches are cleared only here.
+    running_module._running_over_days.cache_clear()
+    specs._runs.cache_clear()
+    specs._run_microseconds.cache_clear()
+    expansion._day_rule.cache_clear()
+
+
 def window_key(composition: str, window: ResourceWindow) -> str:
     """A stable short id of a composition's window, such as ``mw-3f2a9c0d81b4``."""
     identity = "\x1f".join(
@@ -134,7 +152,7 @@ def analyse_windows(
     end = horizon + max((spec.longest for spec in parsed), default=timedelta(0)) + margin
     end += timedelta(days=1)
     running = (
-        running_time(composition, begin=begin, end=end)
+        shared_running_time(composition, begin=begin, end=end)
         if parsed
         else RunningTime(begin=begin, end=end, intervals=())
     )
@@ -167,35 +185,73 @@ def _analyse(
     if window.spec is None:
         return result(**unanalysed, next_uncovered_at=None, brackets=(), problem=window.problem)
     margin_minutes = composition.window_margin_minutes
-    margin = timedelta(minutes=margin_minutes)
-    total = uncovered = stop_conflicts = 0
-    next_uncovered_at: datetime | None = None
-    # True while the bracket's start time lies inside the running time every time.
-    start_always_running = True
     try:
-        for opens, closes in window.spec.occurrences(begin=now, end=horizon):
-            total += 1
-            interval = running.interval_at(opens - margin)
-            start_always_running = start_always_running and interval is not None
-            stop_conflicts += running.is_running(closes + margin)
-            if interval is None or interval.end < closes + margin:
-                uncovered += 1
-                next_uncovered_at = next_uncovered_at or opens
+        openings = window.spec.opening_microseconds(begin=now, end=horizon)
     except CronExpressionError as exc:
         return result(**unanalysed, next_uncovered_at=None, brackets=(), problem=str(exc))
+    counts = _coverage(
+        openings,
+        running,
+        margin=margin_minutes * _MINUTE,
+        length=window.spec.longest // MICROSECOND,
+    )
     brackets: tuple[Bracket, ...] = ()
     problem: str | None = None
-    if uncovered and start_always_running:
+    if counts.uncovered and counts.start_always_running:
         problem = _STOP_INTERRUPTS
-    elif uncovered:
+    elif counts.uncovered:
         pair, problem = window.spec.brackets(margin_minutes)
         brackets = pair or ()
+    first_uncovered = counts.first_uncovered
     return result(
-        covered=uncovered == 0,
-        occurrences=total,
-        uncovered_occurrences=uncovered,
-        next_uncovered_at=next_uncovered_at,
+        covered=counts.uncovered == 0,
+        occurrences=counts.total,
+        uncovered_occurrences=counts.uncovered,
+        next_uncovered_at=None if first_uncovered is None else from_microseconds(first_uncovered),
         brackets=brackets,
-        stop_conflicts=stop_conflicts if brackets else 0,
+        stop_conflicts=counts.stop_conflicts if brackets else 0,
         problem=problem,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Coverage:
+    total: int
+    uncovered: int
+    first_uncovered: int | None  # when it opens, in microseconds since the epoch
+    # True while the bracket's start time lies inside the running time every time.
+    start_always_running: bool
+    stop_conflicts: int
+
+
+def _coverage(
+    openings: Sequence[int], running: RunningTime, *, margin: int, length: int
+) -> _Coverage:
+    """Each occurrence, widened by ``margin``, against the running intervals (all in µs).
+
+    Covered: one interval holds [opens - margin, closes + margin]. This loop runs once
+    per occurrence of every window, so it works on integers (``instants``).
+    """
+    starts, ends = running.microsecond_bounds
+    uncovered = stop_conflicts = 0
+    first_uncovered: int | None = None
+    start_always_running = True
+    for opens in openings:
+        before = opens - margin
+        after = opens + length + margin
+        index = bisect_right(starts, before) - 1
+        in_run = index >= 0 and before < ends[index]
+        start_always_running = start_always_running and in_run
+        later = bisect_right(starts, after) - 1
+        stop_conflicts += later >= 0 and after < ends[later]
+        if not in_run or ends[index] < after:
+            uncovered += 1
+            if first_uncovered is None:
+                first_uncovered = opens
+    return _Coverage(
+        total=len(openings),
+        uncovered=uncovered,
+        first_uncovered=first_uncovered,
+        start_always_running=start_always_running,
+        stop_conflicts=stop_conflicts,
     )

@@ -17,9 +17,12 @@ from bisect import bisect_right
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property, lru_cache
 from typing import Protocol
 
-from scheduler_core.cron import ON_DEMAND, LocalCron, Occurrence
+from scheduler_core.cron import ON_DEMAND, LocalCron
+from scheduler_core.windows.expansion import runs_between
+from scheduler_core.windows.instants import microseconds
 
 _START, _STOP = 0, 1  # sort key: at the same instant the start is applied first
 
@@ -66,6 +69,18 @@ class RunningTime:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_starts", tuple(span.start for span in self.intervals))
+
+    @cached_property
+    def microsecond_bounds(self) -> tuple[list[int], list[int]]:
+        """Starts and ends of the intervals in microseconds since the epoch (``instants``).
+
+        For loops that ask about many moments: with ``bisect`` on the starts, the same
+        answers as ``interval_at`` at integer cost. Computed once, on first use.
+        """
+        return (
+            [microseconds(span.start) for span in self.intervals],
+            [microseconds(span.end) for span in self.intervals],
+        )
 
     def interval_at(self, moment: datetime) -> Interval | None:
         """The running interval that contains ``moment``, if any."""
@@ -119,6 +134,44 @@ def running_time(schedule: Schedule, *, begin: datetime, end: datetime) -> Runni
     return RunningTime(begin=begin, end=end, intervals=tuple(intervals))
 
 
+@dataclass(frozen=True, kw_only=True)
+class _ScheduleKey:
+    """The parts of a schedule its running time depends on, as a cache key."""
+
+    timezone: str
+    start_resources_at: str
+    stop_resources_at: str
+    holidays: frozenset[date]
+
+
+def shared_running_time(schedule: Schedule, *, begin: datetime, end: datetime) -> RunningTime:
+    """``running_time`` over at least [begin, end), shared by equal schedules.
+
+    Cached per (timezone, start, stop, holidays) and the UTC days the span covers:
+    the compositions of one plan that share a schedule, and the analyses of one day,
+    compute it once. The span is widened to whole UTC days (plus one at the end);
+    the intervals do not depend on where the span begins (the state at ``begin``
+    follows from the last start and stop before it), so every answer about a moment
+    in [begin, end) is the same.
+    """
+    key = _ScheduleKey(
+        timezone=schedule.timezone,
+        start_resources_at=schedule.start_resources_at,
+        stop_resources_at=schedule.stop_resources_at,
+        holidays=frozenset(schedule.holidays),
+    )
+    return _running_over_days(key, _midnight(begin), _midnight(end) + timedelta(days=1))
+
+
+@lru_cache(maxsize=64)
+def _running_over_days(key: _ScheduleKey, begin: datetime, end: datetime) -> RunningTime:
+    return running_time(key, begin=begin, end=end)
+
+
+def _midnight(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def _running_since(
     starts: LocalCron, stops: LocalCron | None, moment: datetime, holidays: frozenset[date]
 ) -> datetime | None:
@@ -144,20 +197,15 @@ def _events(
     holidays: frozenset[date] = frozenset(),
 ) -> Iterator[tuple[datetime, int]]:
     """Start and stop instants after ``begin`` and before ``end``, in order."""
-    working = (o for o in starts.after(begin) if o.local.date() not in holidays)
-    streams = [_until(working, _START, end)]
-    if stops is not None:
-        streams.append(_until(stops.after(begin), _STOP, end))
-    return heapq.merge(*streams)
-
-
-def _until(
-    occurrences: Iterator[Occurrence], event: int, end: datetime
-) -> Iterator[tuple[datetime, int]]:
-    for occurrence in occurrences:
-        if occurrence.utc >= end:
-            return
-        yield occurrence.utc, event
+    working = [
+        (moment, _START)
+        for moment in runs_between(starts, after=begin, before=end)
+        if not holidays or moment.astimezone(starts.zone).date() not in holidays
+    ]
+    if stops is None:
+        return iter(working)
+    stopping = [(moment, _STOP) for moment in runs_between(stops, after=begin, before=end)]
+    return heapq.merge(working, stopping)
 
 
 def scheduled_running(schedule: Schedule, *, at: datetime) -> bool:

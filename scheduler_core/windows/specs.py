@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -26,6 +26,8 @@ from scheduler_core.windows.brackets import (
     margin_words,
     weekly_bracket,
 )
+from scheduler_core.windows.expansion import runs_between
+from scheduler_core.windows.instants import MICROSECOND, microseconds
 from scheduler_core.windows.shift import ShiftError, shift_cron
 
 _WINDOW_OPENS = "the window opens"
@@ -52,6 +54,11 @@ class WindowSpec(Protocol):
 
     def occurrences(self, *, begin: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
         """(opens, closes) in UTC of each occurrence that opens in [begin, end)."""
+        ...
+
+    def opening_microseconds(self, *, begin: datetime, end: datetime) -> Sequence[int]:
+        """The ``opens`` of ``occurrences`` as microseconds since the epoch (``instants``);
+        each closes ``longest`` later."""
         ...
 
     def brackets(self, margin_minutes: int) -> BracketPlan:
@@ -85,6 +92,12 @@ class _UtcWindow:
             begin=begin,
             end=end,
         )
+
+    def opening_microseconds(self, *, begin: datetime, end: datetime) -> Sequence[int]:
+        first = self.period_start(begin) + timedelta(minutes=self.start_minute)
+        while first < begin:
+            first += self.period
+        return range(microseconds(first), microseconds(end), self.period // MICROSECOND)
 
     def brackets(self, margin_minutes: int) -> BracketPlan:
         return _utc_brackets(
@@ -127,6 +140,9 @@ class BackupRuleWindow:
         for run in _runs(self.fields, self.timezone, begin, end):
             yield run, run + self.longest
 
+    def opening_microseconds(self, *, begin: datetime, end: datetime) -> Sequence[int]:
+        return _run_microseconds(self.fields, self.timezone, begin, end)
+
     def brackets(self, margin_minutes: int) -> BracketPlan:
         closes = self.start_window_minutes + margin_minutes
         try:
@@ -168,7 +184,16 @@ def _utc_brackets(
 @lru_cache(maxsize=64)
 def _runs(fields: str, timezone: str, begin: datetime, end: datetime) -> tuple[datetime, ...]:
     # One backup plan usually selects many resources: evaluate its cron once per analysis.
-    return tuple(run.utc for run in LocalCron(fields, timezone).between(begin, end))
+    # As LocalCron.between: runs at or after ``begin``.
+    cron = LocalCron(fields, timezone)
+    return tuple(runs_between(cron, after=begin - timedelta(microseconds=1), before=end))
+
+
+@lru_cache(maxsize=64)
+def _run_microseconds(
+    fields: str, timezone: str, begin: datetime, end: datetime
+) -> tuple[int, ...]:
+    return tuple(microseconds(run) for run in _runs(fields, timezone, begin, end))
 
 
 def _midnight(moment: datetime) -> datetime:
