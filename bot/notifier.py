@@ -1,9 +1,10 @@
-"""Lambda entry point for "Step Functions Execution Status Change" events.
+"""Lambda entry point for "Step Functions Execution Status Change" and heads-up events.
 
 For an execution started from Slack it updates the message that reported the start
 (with the outcome, the duration and, on failure, the failing resource and cause;
 Stop / Extend 1h buttons on a running composition). Scheduled runs and failures of
-any run are also posted to the composition's ``notify.slack_channel``.
+any run are also posted to the composition's ``notify.slack_channel``. Heads-up
+events (before a stop) are posted there by ``bot.heads_up``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from bot.heads_up import is_heads_up, post_heads_up
 from bot.secrets import resolve_secret
 from bot.settings import BotSettings
 from bot.slack import blocks
@@ -120,6 +122,16 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """AWS Lambda handler for the EventBridge rule on envctl's state machines."""
     settings = BotSettings.from_env()
     aws = settings.core.aws()
+    if is_heads_up(event):
+        config = load_config(settings.core.config_path)
+        result = post_heads_up(
+            event.get("detail"),
+            config=config,
+            store=Store(aws, settings.core.table_name, regions_of(config)),
+            client=slack_client(resolve_secret(settings.bot_token), api_url=settings.slack_api_url),
+        )
+        logger.info("heads-up: %s", result)
+        return result
     detail = event.get("detail", {})
     arn = detail.get("executionArn") if isinstance(detail, dict) else None
     # A composition's runs are in its region; their events are forwarded here.

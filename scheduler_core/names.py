@@ -26,6 +26,9 @@ from scheduler_core.actions import Action
 PREFIX = "envctl-"
 WINDOWS = "windows"
 AUTO_STOP = "auto-stop"
+# Heads-ups before stops (scheduler_core.heads_up): the scheduled stop's and the auto-stop's.
+HEADS_UP = "heads-up"
+AUTO_STOP_HEADS_UP = "auto-stop-heads-up"
 STATE_MACHINE_ROLE = "envctl-state-machine"
 SCHEDULER_ROLE = "envctl-scheduler"
 #: The role a composition in another account is reached through, unless it names one.

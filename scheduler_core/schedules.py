@@ -85,6 +85,8 @@ class ScheduleSpec:
     action_after_completion: str = "NONE"
     state: str | None = None  # None: keep whatever is live (pause survives apply)
     extra: dict[str, Any] = field(default_factory=dict)
+    # An event bus target: {"Source": ..., "DetailType": ...}; the input is the detail.
+    event: dict[str, str] | None = None
 
     @property
     def full_name(self) -> str:
@@ -106,6 +108,7 @@ class ScheduleSpec:
                 "RoleArn": self.role_arn,
                 "Input": json.dumps(self.input, sort_keys=True),
                 "RetryPolicy": {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 10},
+                **({"EventBridgeParameters": self.event} if self.event else {}),
             },
         }
 
@@ -124,6 +127,7 @@ class ScheduleSpec:
             "target": (live_target.get("Arn"), target["Arn"]),
             "role": (live_target.get("RoleArn"), target["RoleArn"]),
             "input": (_json(live_target.get("Input")), self.input),
+            "event": (live_target.get("EventBridgeParameters"), self.event),
             "after completion": (
                 live.get("ActionAfterCompletion") or "NONE",
                 wanted["ActionAfterCompletion"],

@@ -90,22 +90,22 @@ def parse_value(services: Services, raw: Any, *, action: str | None = None) -> B
         raise refuse(f"unexpected fields {sorted(set(value) - VALUE_KEYS)}")
     kind = value.get("a")
     if kind not in IN_PROGRESS or (action is not None and kind != action):
-        raise refuse(f"unexpected action {_shown(kind)}")
+        raise refuse(f"unexpected action {shown(kind)}")
     seen = value.get("s")
     if seen not in KNOWN_STATES:
-        raise refuse(f"unexpected state {_shown(seen)}")
+        raise refuse(f"unexpected state {shown(seen)}")
     seconds = value.get("d")
     if seconds is None:
         return ButtonValue(composition=composition, action=kind, seen=seen)
     # bool is an int in Python; true/false are no durations.
     if kind != "start" or type(seconds) is not int or not 0 < seconds <= MAX_SECONDS:
-        raise refuse(f"unexpected duration {_shown(seconds)}")
+        raise refuse(f"unexpected duration {shown(seconds)}")
     return ButtonValue(
         composition=composition, action=kind, seen=seen, duration=timedelta(seconds=seconds)
     )
 
 
-def _shown(value: Any) -> str:
+def shown(value: Any) -> str:
     """A tampered value for the audit detail: JSON, cut short."""
     text = json.dumps(value)
     return text if len(text) <= 60 else text[:59] + "…"
@@ -120,15 +120,15 @@ def _checked(
     action: str | None = None,
 ) -> ButtonValue | None:
     """The clicked button's checked value, or None once the refusal is audited and said."""
-    raw = _clicked(body).get("value")
+    raw = clicked(body).get("value")
     try:
         return parse_value(services, raw, action=action)
     except ForeignButtonError as exc:
-        _foreign(services, request, exc, attempted=attempted)
+        foreign(services, request, exc, attempted=attempted)
         return None
 
 
-def _foreign(
+def foreign(
     services: Services, request: Request, exc: ForeignButtonError, *, attempted: str
 ) -> None:
     if exc.composition is None:
@@ -146,7 +146,7 @@ def _foreign(
     )
 
 
-def _clicked(body: dict[str, Any]) -> dict[str, Any]:
+def clicked(body: dict[str, Any]) -> dict[str, Any]:
     found = body.get("actions")
     first = found[0] if isinstance(found, list) and found else None
     return first if isinstance(first, dict) else {}
@@ -154,7 +154,7 @@ def _clicked(body: dict[str, Any]) -> dict[str, Any]:
 
 def execution_name(body: dict[str, Any]) -> str:
     """Named after the click, so a retried request finds the same execution."""
-    action_ts = str(_clicked(body).get("action_ts", ""))
+    action_ts = str(clicked(body).get("action_ts", ""))
     user = body.get("user")
     user_id = str(user.get("id", "")) if isinstance(user, dict) else ""
     return re.sub(r"[^A-Za-z0-9_-]", "", f"slack-{user_id}-{action_ts}")[:80]
@@ -163,7 +163,7 @@ def execution_name(body: dict[str, Any]) -> str:
 def _attempted(body: dict[str, Any]) -> str:
     """The action a Confirm click asks for, for the audit of a refused one."""
     try:
-        value = json.loads(str(_clicked(body).get("value")))
+        value = json.loads(str(clicked(body).get("value")))
     except (ValueError, RecursionError):
         return "click"
     kind = value.get("a") if isinstance(value, dict) else None
@@ -241,15 +241,22 @@ def confirm(services: Services, body: dict[str, Any], request: Request) -> None:
         )
     request.respond(text=text, replace_original=True)
     if ref is None:
-        _post_progress(services, composition, action, run, request)
+        post_progress(services, composition, action, run, request)
 
 
-def _post_progress(
-    services: Services, composition: Composition, action: str, run: Run, request: Request
+def post_progress(
+    services: Services,
+    composition: Composition,
+    action: str,
+    run: Run,
+    request: Request,
+    *,
+    thread_ts: str | None = None,
 ) -> None:
-    """The channel message the notifier updates with the result."""
+    """The channel message the notifier updates with the result (in a thread if given)."""
     posted = request.client.chat_postMessage(
         channel=request.channel_id,
+        **({"thread_ts": thread_ts} if thread_ts else {}),
         text=(
             f"*{composition.name}* is already {DOING[action]}"
             if run.joined
@@ -315,8 +322,8 @@ def extend_button(services: Services, body: dict[str, Any], request: Request) ->
 
 def home_button(services: Services, body: dict[str, Any], request: Request) -> None:
     """From App Home there is no channel: answers go to a DM with the user."""
-    clicked = _clicked(body)
-    action = "start" if clicked.get("action_id") == "home_start" else "stop"
+    pressed = clicked(body)
+    action = "start" if pressed.get("action_id") == "home_start" else "stop"
     dm = request.client.conversations_open(users=request.user_id)["channel"]["id"]
 
     def respond_in_dm(**message: Any) -> None:
@@ -332,10 +339,10 @@ def home_button(services: Services, body: dict[str, Any], request: Request) -> N
         client=request.client,
         now=request.now,
     )
-    name = clicked.get("value")
+    name = pressed.get("value")
     composition = services.config.compositions.get(name) if isinstance(name, str) else None
     if composition is None:
-        _foreign(services, in_dm, ForeignButtonError("no known composition"), attempted=action)
+        foreign(services, in_dm, ForeignButtonError("no known composition"), attempted=action)
         return
     # The App Home has no channel: a composition limited to channels is refused here,
     # as its Confirm in the DM would be.

@@ -19,7 +19,7 @@ from slack_bolt.authorization import AuthorizeResult
 
 from bot.secrets import resolve_secret
 from bot.settings import BotSettings
-from bot.slack import actions, blocks, commands
+from bot.slack import actions, blocks, commands, heads_up_actions
 from bot.slack.grammar import (
     Command,
     CommandError,
@@ -41,6 +41,9 @@ BUTTONS: dict[str, Callable[[Services, dict[str, Any], commands.Request], None]]
     "env_extend": actions.extend_button,
     "home_start": actions.home_button,
     "home_stop": actions.home_button,
+    "heads_up_keep_1h": heads_up_actions.heads_up_keep,
+    "heads_up_keep_3h": heads_up_actions.heads_up_keep,
+    "heads_up_stop": heads_up_actions.heads_up_stop,
 }
 
 

@@ -45,6 +45,7 @@ from scheduler_core.config.reading import (
 from scheduler_core.config.resource_checks import resource_list_problems
 from scheduler_core.cron import cron_problem
 from scheduler_core.cron.firing import never_runs
+from scheduler_core.cron.lead import problem as heads_up_problem
 from scheduler_core.durations import parse_duration
 from scheduler_core.exceptions import ConfigError
 from scheduler_core.fields import role_arn_account, shown
@@ -224,6 +225,10 @@ def _check_schedule(settings: CompositionSettings, report: Any, *, now: datetime
                 field,
                 f'invalid AWS cron expression {brief(expression)}: {problem}; or use "{ON_DEMAND}"',
             )
+        elif field == "stop_resources_at":
+            unsent = heads_up_problem(expression, settings.notify.heads_up)
+            if unsent:
+                report("notify.heads_up_minutes", unsent)
 
 
 def _check_place(settings: CompositionSettings, report: Any) -> CompositionSettings:

@@ -10,11 +10,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from scheduler_core import heads_up
 from scheduler_core.aws import Aws
 from scheduler_core.config import Composition, Config
 from scheduler_core.places import place_of
 from scheduler_core.reconcile.desired import Desired, Targets, WindowBracket, desired_for
-from scheduler_core.reconcile.forwarding import forwarding_change
+from scheduler_core.reconcile.forwarding import forwarding_changes
 from scheduler_core.reconcile.live import read_live, running_executions
 from scheduler_core.reconcile.model import Change, ChangeAction, HeldPrune, ObjectKind, Plan
 from scheduler_core.reconcile.planner import hold_busy_prunes, plan_changes, pruned_machine_arns
@@ -36,6 +37,9 @@ def targets(aws: Aws, settings: Settings) -> Targets:
         state_machine_arn_prefix=state_machine_arn_prefix(aws),
         scheduler_role_arn=role_arns(aws, settings)[1],
         table_name=settings.table_name,
+        event_bus_arn=heads_up.bus_arn(
+            partition=aws.partition, region=aws.region, account=aws.account_id
+        ),
     )
 
 
@@ -72,7 +76,10 @@ def make_plan(
         elsewhere = "" if region == aws.region else region
         extras = [
             *(
-                [table_change(there, settings.table_name), forwarding_change(there, aws, settings)]
+                [
+                    table_change(there, settings.table_name),
+                    *forwarding_changes(there, aws, settings),
+                ]
                 if elsewhere and compositions
                 else []
             ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from scheduler_core import names
+from scheduler_core import heads_up, names
 from scheduler_core.actions import Action
 from scheduler_core.asl.builder import build_state_machine
 from scheduler_core.asl.windows_machine import build_windows_machine
@@ -48,6 +48,7 @@ class Targets:
     state_machine_arn_prefix: str  # arn:aws:states:<region>:<account>:stateMachine:
     scheduler_role_arn: str
     table_name: str
+    event_bus_arn: str = ""  # the region's default bus: heads-ups go there
 
 
 def desired_for(
@@ -93,6 +94,11 @@ def desired_for(
             description=f"{DESCRIPTION_PREFIX} scheduled {action.value} of {name}",
         )
         desired.schedules[spec.full_name] = spec
+    warning = heads_up.scheduled_spec(
+        composition, bus=targets.event_bus_arn, role_arn=targets.scheduler_role_arn
+    )
+    if warning is not None:
+        desired.schedules[warning.full_name] = warning
     if brackets:
         machine = names.windows_machine(name)
         resources = list({b.resource.label: b.resource for b in brackets}.values())

@@ -15,12 +15,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from scheduler_core import names
+from scheduler_core import heads_up, names
 from scheduler_core.aws import Aws
 from scheduler_core.reconcile.model import Call, Change, ChangeAction, ObjectKind
 from scheduler_core.settings import Settings
 
 RULE = f"{names.PREFIX}execution-status"
+HEADS_UP_RULE = f"{names.PREFIX}heads-up"
 TARGET_ID = "deployment-bus"
 
 
@@ -43,15 +44,49 @@ def pattern(aws: Aws) -> dict[str, Any]:
     }
 
 
-def forwarding_change(there: Aws, home: Aws, settings: Settings) -> Change | None:
-    """The rule in ``there``'s region, if it is missing or not as it should be."""
+def heads_up_pattern() -> dict[str, Any]:
+    """The heads-up events that schedules put on the region's bus (``heads_up``)."""
+    return {"source": [heads_up.EVENT_SOURCE], "detail-type": [heads_up.EVENT_DETAIL_TYPE]}
+
+
+def forwarding_changes(there: Aws, home: Aws, settings: Settings) -> list[Change | None]:
+    """The rules in ``there``'s region that are missing or not as they should be."""
+    return [
+        _rule_change(
+            there,
+            home,
+            settings,
+            name=RULE,
+            wanted=pattern(there),
+            description="envctl: ends of runs here, to the deployment's bus",
+        ),
+        _rule_change(
+            there,
+            home,
+            settings,
+            name=HEADS_UP_RULE,
+            wanted=heads_up_pattern(),
+            description="envctl: heads-ups before stops here, to the deployment's bus",
+        ),
+    ]
+
+
+def _rule_change(
+    there: Aws,
+    home: Aws,
+    settings: Settings,
+    *,
+    name: str,
+    wanted: dict[str, Any],
+    description: str,
+) -> Change | None:
+    """The rule ``name`` in ``there``'s region, if it is missing or not as it should be."""
     events = there.client("events")
-    wanted = pattern(there)
     bus = f"arn:{home.partition}:events:{home.region}:{home.account_id}:event-bus/default"
     target = {"Id": TARGET_ID, "Arn": bus, "RoleArn": forwarding_role_arn(home, settings)}
     try:
-        live = events.describe_rule(Name=RULE)
-        targets = events.list_targets_by_rule(Rule=RULE)["Targets"]
+        live = events.describe_rule(Name=name)
+        targets = events.list_targets_by_rule(Rule=name)["Targets"]
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "ResourceNotFoundException":
             raise
@@ -67,24 +102,24 @@ def forwarding_change(there: Aws, home: Aws, settings: Settings) -> Change | Non
     return Change(
         action=ChangeAction.CREATE if live is None else ChangeAction.UPDATE,
         kind=ObjectKind.EVENT_RULE,
-        name=RULE,
+        name=name,
         composition="",
         calls=(
             Call(
                 service="events",
                 operation="put_rule",
                 arguments={
-                    "Name": RULE,
+                    "Name": name,
                     "EventPattern": json.dumps(wanted),
                     "State": "ENABLED",
-                    "Description": "envctl: ends of runs here, to the deployment's bus",
+                    "Description": description,
                     "Tags": [{"Key": "envctl:managed", "Value": "true"}],
                 },
             ),
             Call(
                 service="events",
                 operation="put_targets",
-                arguments={"Rule": RULE, "Targets": [target]},
+                arguments={"Rule": name, "Targets": [target]},
             ),
         ),
     )

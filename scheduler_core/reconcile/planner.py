@@ -237,8 +237,8 @@ def _schedule_changes(
                 )
             )
     for name in live:
-        # The pending auto-stop belongs to the runtime (start --for), not to the config.
-        if name in wanted or name == names.AUTO_STOP:
+        # The pending auto-stop and its heads-up belong to the runtime (start --for).
+        if name in wanted or name in (names.AUTO_STOP, names.AUTO_STOP_HEADS_UP):
             continue
         changes.append(_delete_schedule(group, name, composition))
     return changes

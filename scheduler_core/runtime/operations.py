@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from scheduler_core import names
+from scheduler_core import heads_up, names
 from scheduler_core.actions import Action
 from scheduler_core.aws import Aws
 from scheduler_core.config.models import ON_DEMAND, Composition
@@ -118,6 +118,9 @@ class Runtime:
                 auto_stop_at=self.store.overrides(composition.name).auto_stop_at,
                 joined=True,
             )
+        if auto_stop_at is not None:
+            # The run makes the auto-stop, we its heads-up (quiet if the run never made it).
+            self._put_heads_up(composition, auto_stop_at, now=now)
         return Run(
             execution_arn=launched.execution_arn, action=Action.START, auto_stop_at=auto_stop_at
         )
@@ -279,11 +282,14 @@ class Runtime:
             )
         group = names.schedule_group(composition.name)
         changed = []
-        for name in schedules:
+        # The heads-up before the stop pauses with it (it may not be deployed yet).
+        for name in [*schedules, names.HEADS_UP]:
             try:
                 live = self._scheduler(composition).get_schedule(GroupName=group, Name=name)
             except ClientError as exc:
                 if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+                    if name == names.HEADS_UP:
+                        continue
                     raise BadInputError(
                         f"the {name} schedule of {composition.name} does not exist yet; "
                         "run `envctl apply` first"
@@ -292,7 +298,8 @@ class Runtime:
             state = "DISABLED" if paused else "ENABLED"
             if live.get("State") != state:
                 self._scheduler(composition).update_schedule(**_resubmit(live, State=state))
-                changed.append(name)
+                if name != names.HEADS_UP:
+                    changed.append(name)
         self.store.audit(
             composition.name,
             who=actor.who,
@@ -331,6 +338,29 @@ class Runtime:
                 raise
             self._scheduler(composition).create_schedule(**request)
         self.store.set_auto_stop(composition.name, at)
+        self._put_heads_up(composition, at, now=datetime.now(UTC))
+
+    def _put_heads_up(self, composition: Composition, stop_at: datetime, *, now: datetime) -> None:
+        """The one-time heads-up before the auto-stop at ``stop_at`` (none when too late)."""
+        there = self.aws.at(composition.region)
+        spec = heads_up.auto_stop_heads_up_spec(
+            composition,
+            stop_at=stop_at,
+            now=now,
+            bus=heads_up.bus_arn(
+                partition=there.partition, region=there.region, account=there.account_id
+            ),
+            role_arn=scheduler_role_arn(self.aws, self.settings),
+        )
+        if spec is None:
+            return
+        request = spec.request(state="ENABLED")
+        try:
+            self._scheduler(composition).update_schedule(**request)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+            self._scheduler(composition).create_schedule(**request)
 
 
 def next_scheduled_stop(composition: Composition, *, now: datetime) -> datetime | None:

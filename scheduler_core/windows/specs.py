@@ -19,6 +19,7 @@ from typing import ClassVar, Protocol
 
 from scheduler_core.actions import Action
 from scheduler_core.cron import LocalCron
+from scheduler_core.cron.shift import ShiftError, shift_cron
 from scheduler_core.windows.brackets import (
     Bracket,
     cron_bracket,
@@ -28,7 +29,6 @@ from scheduler_core.windows.brackets import (
 )
 from scheduler_core.windows.expansion import runs_between
 from scheduler_core.windows.instants import MICROSECOND, microseconds
-from scheduler_core.windows.shift import ShiftError, shift_cron
 
 _WINDOW_OPENS = "the window opens"
 _WINDOW_CLOSES = "the window closes"

@@ -533,8 +533,9 @@ def _rule_patterns(template: Template, function: str) -> list[dict[str, Any]]:
 
 def check_notifier_rule(template: Template) -> list[str]:
     patterns = _rule_patterns(template, "NotifierFunction")
-    if len(patterns) != 1:
-        return [f"expected one notifier rule, found {len(patterns)}"]
+    heads_up = {"source": ["envctl"], "detail-type": ["envctl heads-up"]}
+    if len(patterns) != 2 or patterns[1] != heads_up:
+        return [f"expected the run-end rule and {heads_up}, found {patterns}"]
     pattern, problems = patterns[0], []
     if pattern.get("source") != ["aws.states"]:
         problems.append(f"notifier source {pattern.get('source')}")
@@ -628,10 +629,24 @@ def check_service_roles(template: Template) -> list[str]:
         if principals != [service]:
             problems.append(f"{role} is assumed by {principals}, expected {service}")
     scheduler = [s.statement for s in iam_statements(template) if s.owner == "SchedulerRole"]
-    allowed = [{"Fn::Sub": ENVCTL_MACHINES_IN_ANY_REGION + "*"}]
+    # It starts envctl-* machines, and puts heads-up events on the default buses.
+    allowed = {
+        "states:StartExecution": [{"Fn::Sub": ENVCTL_MACHINES_IN_ANY_REGION + "*"}],
+        "events:PutEvents": [
+            {"Fn::Sub": "arn:${AWS::Partition}:events:*:${AWS::AccountId}:event-bus/default"}
+        ],
+    }
+    found = set()
     for statement in scheduler:
-        if actions(statement) != ["states:StartExecution"] or resources(statement) != allowed:
-            problems.append(f"SchedulerRole may do more than start envctl-* machines: {statement}")
+        [action] = actions(statement) or [""]
+        found.add(action)
+        if len(actions(statement)) != 1 or resources(statement) != allowed.get(action):
+            problems.append(
+                f"SchedulerRole may do more than start envctl-* machines and put heads-ups "
+                f"on default buses: {statement}"
+            )
+    if found != set(allowed):
+        problems.append(f"SchedulerRole may {sorted(found)}, expected {sorted(allowed)}")
     return problems
 
 

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from scheduler_core.config.models import ON_DEMAND, Composition, Notify
+from scheduler_core.cron.shift import ShiftError, shift_cron
 from scheduler_core.windows import CronExpressionError, next_occurrences, running_time
 from scheduler_core.windows.running import scheduled_running
-from scheduler_core.windows.shift import ShiftError, shift_cron
 
 
 def utc(*parts: int) -> datetime:

@@ -19,6 +19,7 @@ import pytest
 
 from scheduler_core.aws_calls import tags_of
 from scheduler_core.config.models import ON_DEMAND
+from scheduler_core.cron.shift import ShiftError, shift_cron
 from scheduler_core.resources.base import Action
 from scheduler_core.windows import (
     BackupRuleWindow,
@@ -41,7 +42,6 @@ from scheduler_core.windows import (
 )
 from scheduler_core.windows.brackets import cron_bracket, daily_bracket, margin_words
 from scheduler_core.windows.selection import ConditionOperator
-from scheduler_core.windows.shift import ShiftError, shift_cron
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 

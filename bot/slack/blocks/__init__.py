@@ -8,7 +8,8 @@ ping ``@channel`` or forge a link. Slack's limits are kept in one place (``kit``
 - ``kit``: escaping, truncation, times, the basic blocks, the plain-text fallback;
 - ``compositions``: the list, the App Home, help, status, schedule and history;
 - ``windows``: maintenance/backup windows and their coverage;
-- ``runs``: start/stop confirmation, progress and result.
+- ``runs``: start/stop confirmation, progress and result;
+- ``heads_up``: the message before a stop, with its Keep up and Stop now buttons.
 
 The data types are imported for type checking only: this package sits on the ack
 path and must not pull in boto3.
@@ -23,6 +24,7 @@ from bot.slack.blocks.compositions import (
     schedule_blocks,
     status_blocks,
 )
+from bot.slack.blocks.heads_up import heads_up_blocks
 from bot.slack.blocks.kit import (
     STATE_EMOJI,
     Block,
@@ -40,6 +42,7 @@ __all__ = [
     "CompositionRow",
     "confirmation_blocks",
     "escape",
+    "heads_up_blocks",
     "help_blocks",
     "history_blocks",
     "home_view",

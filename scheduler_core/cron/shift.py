@@ -1,4 +1,4 @@
-"""Shift an AWS cron expression by a number of minutes (for AWS Backup brackets).
+"""Shift an AWS cron expression by a number of minutes (backup brackets, heads-ups).
 
 Only expressions that run at one fixed minute and hour can be shifted exactly.
 When the shift crosses midnight the day fields move too: a day-of-week list turns
