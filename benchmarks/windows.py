@@ -1,24 +1,39 @@
-"""Window analysis benchmark: 1,000 resources over 52 weeks, against the brute force.
+"""Window analysis benchmark: ``analyse_windows`` against a straightforward per-occurrence check.
 
-What is measured: ``analyse_windows`` for eight compositions in seven timezones
-(office hours, an overnight schedule, a weekday-long run, a daily run and an
-on-demand one), 125 resources each — 60 % RDS instances and 25 % Aurora clusters
-(a weekly maintenance and a daily backup window each), 15 % Redshift clusters
-(a weekly maintenance window) — and one AWS Backup rule in every tenth resource
-(the same rule per composition, as one backup plan usually selects many resources).
-Windows are placed pseudo-randomly (fixed seed), 30 minutes long, margin 15.
-The analysis time is the median of several runs of the whole set; each run starts
-with empty caches.
+Workload, for 100, 1,000 and 10,000 resources (``RESOURCE_COUNTS``) over 52 weeks:
+eight compositions in seven timezones (office hours, an overnight schedule, a
+weekday-long run, a daily run and an on-demand one; the office ones follow a holiday
+calendar of ten dates), the resources dealt round them — 60 % RDS instances and 25 %
+Aurora clusters (a weekly maintenance and a daily backup window each), 15 % Redshift
+clusters (a weekly maintenance window) — and one AWS Backup rule in every tenth
+resource (the same rule per composition, as one backup plan usually selects many
+resources). Windows are placed pseudo-randomly (fixed seed), 30 minutes long, margin 15.
 
-Baseline: the brute-force oracle of ``tests/unit/test_windows.py``, which walks
-every minute of the 52 weeks. It is far too slow to run on all windows, so it is
-timed on a sample of 10 windows (spread over the compositions), each from scratch
-(its per-timezone and per-schedule caches cleared first, as an independent check
-of one window would run), and extrapolated per window to the whole set. The ratio
-is that estimate over the measured analysis time. The two also agree on the sample.
+What is timed, paired and interleaved (each repetition runs envctl, then the
+baseline, on the same windows; medians over the repetitions):
 
-Run it with ``.venv/bin/python benchmarks/windows.py``; it makes no AWS calls,
-asserts nothing and exits 0.
+* envctl: ``analyse_windows`` for every composition, its caches emptied first
+  (``clear_caches``), as one ``envctl windows`` or plan computes it;
+* the baseline, what one writes without envctl: list the composition's scheduled
+  starts (holidays left out) and stops over the weeks once, walking them with
+  ``LocalCron`` (pyawscron, EventBridge's DST rules) from the last of each before the
+  weeks; then, for each occurrence of each window (``spec.occurrences``, opening in
+  the 52 weeks), look up (bisect) the last start and stop before it opens minus the
+  margin and the next stop after: running, and no stop before it closes plus the
+  margin, is covered. Above ``FULL_BASELINE_LIMIT`` resources the baseline checks every
+  ``SAMPLE_STRIDE``-th window only: the time of its checks is scaled up by all windows'
+  occurrences over the sampled ones, the listing counted once (the output says so).
+
+Ratio: baseline time / envctl time for the same windows: how many times faster the
+analysis answers than the per-occurrence check. Both give the same uncovered and
+total occurrences for every window the baseline checks; the table counts them.
+
+Two more lines: the fixed cost (one window per composition, caches empty: the
+running time of each schedule over the weeks) and the same analysis with the caches
+kept (what a further composition with the same timezone, schedule and holidays pays).
+
+Run it with ``make bench`` or ``.venv/bin/python benchmarks/windows.py``; it makes no
+AWS calls, asserts nothing and exits 0.
 """
 
 from __future__ import annotations
@@ -28,40 +43,53 @@ import random
 import statistics
 import sys
 import time
+from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import UTC, date, datetime, timedelta
 
-# The brute-force oracle lives with the tests it checks; import it from there.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from figures import print_table
 
 from scheduler_core.config.models import ON_DEMAND, Composition, Notify
-from scheduler_core.windows import (
-    BackupRuleWindow,
-    ResourceWindow,
-    WindowAnalysis,
-    analyse_windows,
-)
-from scheduler_core.windows import specs as window_specs
-from tests.unit import test_windows as oracle
+from scheduler_core.cron import LocalCron
+from scheduler_core.windows import ResourceWindow, WindowAnalysis, analyse_windows
+from scheduler_core.windows.analysis import clear_caches
 
 NOW = datetime(2026, 1, 5, tzinfo=UTC)
 WEEKS = 52
-RESOURCES = 1000
-RUNS = 3
-SAMPLE = 10
+RESOURCE_COUNTS = (100, 1000, 10000)
+RUNS = 9  # of envctl; the baseline runs in the first BASELINE_RUNS of them
+BASELINE_RUNS = 3
+FULL_BASELINE_LIMIT = 1000
+SAMPLE_STRIDE = 20
+MARGIN = 15
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+HOLIDAYS = tuple(
+    date(2026, month, day)
+    for month, day in (
+        (1, 1),
+        (4, 3),
+        (4, 6),
+        (5, 1),
+        (5, 14),
+        (5, 25),
+        (8, 31),
+        (12, 24),
+        (12, 25),
+        (12, 31),
+    )
+)
 
-# name, timezone, start, stop
+# name, timezone, start, stop, follows the holiday calendar
 SCHEDULES = (
-    ("ams-office", "Europe/Amsterdam", "0 8 ? * MON-FRI *", "0 19 ? * MON-FRI *"),
-    ("nyc-office", "America/New_York", "0 7 ? * MON-FRI *", "0 20 ? * MON-FRI *"),
-    ("kol-office", "Asia/Kolkata", "0 9 ? * MON-FRI *", "0 18 ? * MON-FRI *"),
-    ("syd-overnight", "Australia/Sydney", "0 20 ? * MON-FRI *", "0 7 ? * TUE-SAT *"),
-    ("utc-weekdays", "UTC", "0 0 ? * MON *", "0 0 ? * SAT *"),
-    ("lon-office", "Europe/London", "30 8 ? * MON-FRI *", "30 18 ? * MON-FRI *"),
-    ("la-daily", "America/Los_Angeles", "0 6 * * ? *", "0 22 * * ? *"),
-    ("on-demand", "UTC", ON_DEMAND, ON_DEMAND),
+    ("ams-office", "Europe/Amsterdam", "0 8 ? * MON-FRI *", "0 19 ? * MON-FRI *", True),
+    ("nyc-office", "America/New_York", "0 7 ? * MON-FRI *", "0 20 ? * MON-FRI *", True),
+    ("kol-office", "Asia/Kolkata", "0 9 ? * MON-FRI *", "0 18 ? * MON-FRI *", True),
+    ("syd-overnight", "Australia/Sydney", "0 20 ? * MON-FRI *", "0 7 ? * TUE-SAT *", False),
+    ("utc-weekdays", "UTC", "0 0 ? * MON *", "0 0 ? * SAT *", False),
+    ("lon-office", "Europe/London", "30 8 ? * MON-FRI *", "30 18 ? * MON-FRI *", True),
+    ("la-daily", "America/Los_Angeles", "0 6 * * ? *", "0 22 * * ? *", False),
+    ("on-demand", "UTC", ON_DEMAND, ON_DEMAND, False),
 )
 
 
@@ -73,7 +101,23 @@ class Workload:
     windows: tuple[ResourceWindow, ...]
 
 
-def composition(name: str, timezone: str, start: str, stop: str) -> Composition:
+@dataclass(frozen=True, kw_only=True)
+class Row:
+    """One size: timings (medians) and how far the baseline and envctl agree."""
+
+    resources: int
+    windows: int
+    occurrences: int
+    envctl: float
+    baseline: float
+    checked: int  # windows the baseline checked
+    agreed: int
+    scaled: bool
+
+
+def composition(
+    name: str, timezone: str, start: str, stop: str, holidays: tuple[date, ...]
+) -> Composition:
     return Composition(
         name=name,
         description="",
@@ -81,9 +125,10 @@ def composition(name: str, timezone: str, start: str, stop: str) -> Composition:
         start_resources_at=start,
         stop_resources_at=stop,
         auto_stop_after=None,
-        window_margin_minutes=15,
+        window_margin_minutes=MARGIN,
         notify=Notify(),
         access=None,
+        holidays=holidays,
         resources=(),
     )
 
@@ -92,7 +137,7 @@ def resource_windows(index: int, timezone: str, rng: random.Random) -> list[Reso
     """The windows of resource ``index``: its type follows the 60/25/15 mix."""
     share = index % 20
     kind = "rds_instance" if share < 12 else "rds_cluster" if share < 17 else "redshift_cluster"
-    name = f"db-{index:04d}"
+    name = f"db-{index:05d}"
     day, hour, minute = rng.randrange(7), rng.randrange(24), rng.randrange(0, 60, 5)
     end = hour * 60 + minute + 30
     end_day = DAYS[(day + end // 1440) % 7]
@@ -118,109 +163,214 @@ def resource_windows(index: int, timezone: str, rng: random.Random) -> list[Reso
     return windows
 
 
-def workloads() -> list[Workload]:
+def workloads(resources: int) -> list[Workload]:
+    """``resources`` resources dealt round the compositions."""
     rng = random.Random(20260105)
-    per_composition = RESOURCES // len(SCHEDULES)
-    built = []
-    for number, (name, timezone, start, stop) in enumerate(SCHEDULES):
-        windows = [
-            window
-            for index in range(number * per_composition, (number + 1) * per_composition)
-            for window in resource_windows(index, timezone, rng)
-        ]
-        built.append(
-            Workload(composition=composition(name, timezone, start, stop), windows=tuple(windows))
+    windows: list[list[ResourceWindow]] = [[] for _ in SCHEDULES]
+    for index in range(resources):
+        number = index % len(SCHEDULES)
+        windows[number].extend(resource_windows(index, SCHEDULES[number][1], rng))
+    return [
+        Workload(
+            composition=composition(name, timezone, start, stop, HOLIDAYS if office else ()),
+            windows=tuple(found),
         )
-    return built
+        for (name, timezone, start, stop, office), found in zip(SCHEDULES, windows, strict=True)
+    ]
 
 
-def analyse_all(loads: list[Workload]) -> tuple[float, list[list[WindowAnalysis]]]:
-    window_specs._runs.cache_clear()
+# --- envctl -------------------------------------------------------------------------
+
+
+def analyse_all(loads: list[Workload]) -> list[list[WindowAnalysis]]:
+    return [analyse_windows(load.composition, load.windows, now=NOW, weeks=WEEKS) for load in loads]
+
+
+def timed(run: Callable[[], object], *, cold: bool = True) -> float:
+    if cold:
+        clear_caches()
     gc.collect()
     begin = time.perf_counter()
-    results = [
-        analyse_windows(load.composition, load.windows, now=NOW, weeks=WEEKS) for load in loads
-    ]
-    return time.perf_counter() - begin, results
+    run()
+    return time.perf_counter() - begin
 
 
-def oracle_window(window: ResourceWindow) -> oracle.WindowSpec:
-    """The window as the oracle takes it: API text, or the backup rule's parts."""
-    spec = window.spec
-    if isinstance(spec, BackupRuleWindow):
-        return ("aws_backup", f"cron({spec.fields})", spec.timezone, spec.start_window_minutes)
-    return (str(window.kind), window.window)
+# --- baseline -----------------------------------------------------------------------
 
 
-def brute_force_sample(loads: list[Workload]) -> tuple[float, int]:
-    """Seconds per window of the brute force on a sample, and how many agreed."""
-    picks = [
-        (load, load.windows[(position * 7) % len(load.windows)])
-        for position, load in enumerate(loads * 2)
-    ][:SAMPLE]
-    elapsed, agreed = 0.0, 0
-    for load, window in picks:
-        for cached in (oracle.wall_minutes, oracle.first_instances, oracle.running_minutes):
-            cached.cache_clear()
+class PerOccurrenceCheck:
+    """The baseline: the schedule's runs listed once, then each occurrence on its own."""
+
+    def __init__(self, load: Workload, *, horizon: datetime) -> None:
         target = load.composition
-        begin = time.perf_counter()
-        uncovered, total = oracle.brute_force(
-            timezone=target.timezone,
-            start=target.start_resources_at,
-            stop=target.stop_resources_at,
-            margin=target.window_margin_minutes,
-            window=oracle_window(window),
-            now=NOW,
-            weeks=WEEKS,
-        )
-        elapsed += time.perf_counter() - begin
-        [analysis] = analyse_windows(target, [window], now=NOW, weeks=WEEKS)
-        agreed += (analysis.uncovered_occurrences, analysis.occurrences) == (uncovered, total)
-    return elapsed / len(picks), agreed
+        self.margin = timedelta(minutes=target.window_margin_minutes)
+        longest = max((w.spec.longest for w in load.windows if w.spec), default=timedelta(0))
+        end = horizon + longest + self.margin
+        begin = NOW - self.margin
+        self.starts: list[datetime] = []
+        self.stops: list[datetime] | None = None
+        if target.start_resources_at == ON_DEMAND:
+            return
+        starts = LocalCron(target.start_resources_at, target.timezone)
+        holidays = frozenset(target.holidays)
+        # The last start before the span (past holidays), then every start in it.
+        last = starts.latest(begin)
+        while last is not None and last.local.date() in holidays:
+            last = starts.latest(last.utc - timedelta(minutes=1))
+        self.starts = [last.utc] if last else []
+        self.starts += [
+            run.utc for run in starts.between(begin, end) if run.local.date() not in holidays
+        ]
+        if target.stop_resources_at != ON_DEMAND:
+            stops = LocalCron(target.stop_resources_at, target.timezone)
+            last = stops.latest(begin)
+            self.stops = [last.utc] if last else []
+            self.stops += [run.utc for run in stops.between(begin, end)]
+
+    def running_through(self, begin: datetime, end: datetime) -> bool:
+        """Running at ``begin``, and no stop after it before ``end``."""
+        started = bisect_right(self.starts, begin)
+        if started == 0:
+            return False
+        if self.stops is None:
+            return True
+        stopped = bisect_right(self.stops, begin)
+        if stopped and self.stops[stopped - 1] >= self.starts[started - 1]:
+            return False
+        return stopped == len(self.stops) or self.stops[stopped] >= end
+
+    def check(self, window: ResourceWindow, *, horizon: datetime) -> tuple[int, int]:
+        """(uncovered, total) occurrences of the window."""
+        assert window.spec is not None
+        uncovered = total = 0
+        for opens, closes in window.spec.occurrences(begin=NOW, end=horizon):
+            total += 1
+            uncovered += not self.running_through(opens - self.margin, closes + self.margin)
+        return uncovered, total
+
+
+def checked_windows(loads: list[Workload], stride: int) -> list[tuple[int, int]]:
+    """(composition, window) positions the baseline checks: all, or every ``stride``-th."""
+    every = [(c, w) for c, load in enumerate(loads) for w in range(len(load.windows))]
+    return every[::stride]
+
+
+def run_baseline(
+    loads: list[Workload], picks: list[tuple[int, int]]
+) -> tuple[float, float, dict[tuple[int, int], tuple[int, int]]]:
+    """Seconds listing the schedules' runs, seconds checking the picked windows, answers."""
+    horizon = NOW + timedelta(weeks=WEEKS)
+    began = time.perf_counter()
+    checks = [PerOccurrenceCheck(load, horizon=horizon) for load in loads]
+    listed = time.perf_counter()
+    answers = {(c, w): checks[c].check(loads[c].windows[w], horizon=horizon) for c, w in picks}
+    return listed - began, time.perf_counter() - listed, answers
+
+
+# --- one size -----------------------------------------------------------------------
+
+
+def measure(resources: int) -> Row:
+    loads = workloads(resources)
+    stride = 1 if resources <= FULL_BASELINE_LIMIT else SAMPLE_STRIDE
+    picks = checked_windows(loads, stride)
+    envctl_times, baseline_parts = [], []
+    results: list[list[WindowAnalysis]] = []
+    answers: dict[tuple[int, int], tuple[int, int]] = {}
+
+    def envctl() -> None:
+        results[:] = analyse_all(loads)
+
+    for repetition in range(RUNS):
+        envctl_times.append(timed(envctl))
+        if repetition < BASELINE_RUNS:
+            clear_caches()  # the backup rules' runs, which the baseline lists too
+            gc.collect()
+            listing, checking, answers = run_baseline(loads, picks)
+            baseline_parts.append((listing, checking))
+    occurrences = [[a.occurrences for a in analyses] for analyses in results]
+    total = sum(map(sum, occurrences))
+    sampled = sum(occurrences[c][w] for c, w in picks)
+    # Listing the runs is paid once per composition; only the checks scale with windows.
+    baseline_times = [
+        listing + checking * total / max(sampled, 1) for listing, checking in baseline_parts
+    ]
+    agreed = sum(
+        answers[(c, w)] == (results[c][w].uncovered_occurrences, results[c][w].occurrences)
+        for c, w in picks
+    )
+    return Row(
+        resources=resources,
+        windows=sum(len(load.windows) for load in loads),
+        occurrences=total,
+        envctl=statistics.median(envctl_times),
+        baseline=statistics.median(baseline_times),
+        checked=len(picks),
+        agreed=agreed,
+        scaled=stride > 1,
+    )
+
+
+def fixed_and_warm() -> tuple[float, float]:
+    """Medians: one window per composition, from scratch and with the caches kept."""
+    loads = workloads(len(SCHEDULES))
+    fixed = [timed(lambda: analyse_all(loads)) for _ in range(RUNS)]
+    warm = [timed(lambda: analyse_all(loads), cold=False) for _ in range(RUNS)]
+    return statistics.median(fixed), statistics.median(warm)
 
 
 def main() -> int:
     print(f"envctl window analysis benchmark (Python {sys.version.split()[0]})")
     print(
-        f"{RESOURCES} resources, {len(SCHEDULES)} compositions, {WEEKS} weeks from {NOW:%Y-%m-%d}"
+        f"{len(SCHEDULES)} compositions, {WEEKS} weeks from {NOW:%Y-%m-%d}, margin {MARGIN} min; "
+        f"envctl median of {RUNS} runs, baseline of {BASELINE_RUNS}, interleaved"
     )
-    loads = workloads()
-    timings, results = [], []
-    for _ in range(RUNS):
-        seconds, results = analyse_all(loads)
-        timings.append(seconds)
-    windows = sum(len(load.windows) for load in loads)
+    print(
+        "Baseline: the schedule's runs listed once per composition (LocalCron), then per "
+        "occurrence the last start and stop before it and the next stop after it."
+    )
+    print("Ratio: baseline time / envctl time for the same windows (higher: envctl faster).")
     print()
-    header = (
-        f"{'composition':<15}{'timezone':<21}{'windows':>8}"
-        f"{'occurrences':>13}{'uncovered':>11}{'brackets':>10}"
+    rows = [measure(resources) for resources in RESOURCE_COUNTS]
+    print_table(
+        (
+            ("resources", 9),
+            ("windows", 7),
+            ("occurrences", 11),
+            ("envctl", 9),
+            ("baseline", 10),
+            ("ratio", 8),
+            ("agree", 11),
+        ),
+        [
+            (
+                f"{row.resources:,}",
+                f"{row.windows:,}",
+                f"{row.occurrences:,}",
+                f"{row.envctl:.3f} s",
+                f"{row.baseline:.2f} s" + ("*" if row.scaled else ""),
+                f"{row.baseline / row.envctl:,.1f}x",
+                f"{row.agreed}/{row.checked}",
+            )
+            for row in rows
+        ],
     )
-    print(header)
-    print("-" * len(header))
-    for load, analyses in zip(loads, results, strict=True):
+    if any(row.scaled for row in rows):
         print(
-            f"{load.composition.name:<15}{load.composition.timezone:<21}{len(analyses):>8}"
-            f"{sum(a.occurrences for a in analyses):>13,}"
-            f"{sum(a.uncovered_occurrences for a in analyses):>11,}"
-            f"{sum(1 for a in analyses if a.brackets):>10}"
+            f"* baseline checks timed on every {SAMPLE_STRIDE}th window and scaled up by the "
+            "occurrences of all windows over those of the sampled ones (plus the listing)"
         )
-    analysis_seconds = statistics.median(timings)
-    per_window, agreed = brute_force_sample(loads)
-    estimate = per_window * windows
+    fixed, warm = fixed_and_warm()
+    largest = rows[-1]
+    slope = (largest.envctl - fixed) / max(largest.occurrences, 1)
     print()
     print(
-        f"analysis, all {windows} windows: {analysis_seconds:.3f} s (median of {RUNS} runs; "
-        f"{1000 * analysis_seconds / windows:.3f} ms per window)"
+        f"fixed cost (one window per composition, caches empty): {fixed:.4f} s; "
+        f"then {slope * 1e6:.2f} µs per occurrence"
     )
     print(
-        f"brute force, sample of {SAMPLE} windows, each from scratch: "
-        f"{per_window:.3f} s per window; agrees with the analysis on {agreed}/{SAMPLE}"
+        f"the same with the running times cached (same timezone, schedule, holidays): {warm:.4f} s"
     )
-    print(
-        f"brute force extrapolated to {windows} windows "
-        f"(sample time per window x {windows}): {estimate:,.0f} s"
-    )
-    print(f"ratio brute force / analysis: {estimate / analysis_seconds:,.0f}x")
     return 0
 
 
