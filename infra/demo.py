@@ -5,7 +5,8 @@ Starts the emulator in this process, creates the resources that
 the config (state machines, office-hours schedules, window brackets), shows the
 schedule and the window analysis, then stops the ``staging`` composition from the
 CLI and starts it again from Slack (``envctl slack``: signed requests to the Slack
-app, the confirmation, the Confirm click, the result message), showing status.
+app, the confirmation, the Confirm click, the result message), showing status,
+then delivers the heads-up before its auto-stop and clicks Keep up 1h.
 """
 
 from __future__ import annotations
@@ -14,15 +15,27 @@ import os
 import shlex
 import tempfile
 import time
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from infra.emulator import lifecycle
 from infra.emulator.server import Emulator, region_from_environment
+from infra.slack.cli import run_heads_up
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "compositions.yaml"
 PLACEHOLDER_INSTANCE = "i-0123456789abcdef0"
 COMPOSITION = "staging"
+HEADS_UP = "(heads-up)"
+
+
+def next_weekday() -> date:
+    """Tomorrow in Amsterdam, or the next Monday to Friday after it: a day staging starts."""
+    day = datetime.now(ZoneInfo("Europe/Amsterdam")).date() + timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
 
 
 def create_demo_resources(emulator: Emulator) -> dict[str, str]:
@@ -120,12 +133,17 @@ def run_demo(*, say: Any = print, serve_port: int | None = None) -> int:
         )
         with tempfile.TemporaryDirectory() as scratch:
             config = Path(scratch) / "compositions.yaml"
+            holiday = next_weekday()
             config.write_text(
-                EXAMPLE.read_text().replace(PLACEHOLDER_INSTANCE, ids["ec2_instance"])
+                EXAMPLE.read_text()
+                .replace(PLACEHOLDER_INSTANCE, ids["ec2_instance"])
+                .replace('dates: ["', f'dates: ["{holiday.isoformat()}", "', 1)
             )
             say(
                 f"3. Using {EXAMPLE.relative_to(EXAMPLE.parents[1])} (EC2 ids are random "
-                f"in the emulator, so {PLACEHOLDER_INSTANCE} became {ids['ec2_instance']})\n"
+                f"in the emulator, so {PLACEHOLDER_INSTANCE} became {ids['ec2_instance']}; "
+                f"{holiday:%a %d %b} is added to its holiday calendar, so that this week's "
+                "schedule shows one)\n"
             )
             steps = [
                 "validate",
@@ -142,8 +160,18 @@ def run_demo(*, say: Any = print, serve_port: int | None = None) -> int:
                 f'slack "/env start {COMPOSITION} for 2h" --user U0ALICE --confirm',
                 f'slack "/env status {COMPOSITION}" --user U0ALICE',
                 f'slack "/env history {COMPOSITION}" --user U0ALICE',
+                # The heads-up before the auto-stop, and a click on Keep up 1h.
+                HEADS_UP,
+                f"schedule {COMPOSITION}",
             ]
             for step in steps:
+                if step == HEADS_UP:
+                    say("# 15 minutes before the auto-stop, the team's channel is told:")
+                    code = run_heads_up(COMPOSITION, user="U0BOB", config_path=str(config), say=say)
+                    say("")
+                    if code != 0:
+                        return code
+                    continue
                 say(f"$ envctl {step}", flush=True)
                 code = main([*shlex.split(step), "--config", str(config)])
                 say("")

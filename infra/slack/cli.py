@@ -61,15 +61,7 @@ def run_slack(
     with MockSlackApi(bot_token=LOCAL_TOKEN) as mock:
         if url is None:
             secret = secrets.token_hex(16)
-            settings = BotSettings.from_env(
-                {
-                    **os.environ,
-                    "SLACK_SIGNING_SECRET": secret,
-                    "SLACK_BOT_TOKEN": LOCAL_TOKEN,
-                    "SLACK_API_URL": mock.url,
-                    **({"ENVCTL_CONFIG": config_path} if config_path else {}),
-                }
-            )
+            settings = _local_settings(mock, secret, config_path)
             handler = verified(local_slack_handler(settings, inline=True), settings)
             server = LocalServer(handler).start()
             try:
@@ -192,6 +184,8 @@ def _where(call: RecordedCall) -> str:
     if call.method == "response_url":
         return "reply, replaces the original" if call.body.get("replace_original") else "reply"
     channel = call.body.get("channel", "")
+    if call.method == "chat.postMessage" and call.body.get("thread_ts"):
+        return f"reply in its thread in {channel}"
     return {"chat.postMessage": f"message in {channel}", "chat.update": f"update in {channel}"}.get(
         call.method, call.method
     )
@@ -222,3 +216,102 @@ def _confirm_value(mock: MockSlackApi) -> str | None:
                 if element.get("action_id") == "env_confirm":
                     return str(element["value"])
     return None
+
+
+def run_heads_up(
+    composition: str,
+    *,
+    user: str = "U0LOCAL",
+    config_path: str | None = None,
+    say: Callable[[str], None] = print,
+) -> int:
+    """Deliver the heads-up before the composition's next stop, then click Keep up 1h.
+
+    The pending auto-stop if there is one, else the next scheduled stop. The event is
+    handed to the notifier as its schedule would deliver it, at its time (so the
+    message says "in 15 min"); the click goes to the Slack app, signed, over HTTP.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from slack_sdk import WebClient
+
+    from bot.heads_up import post_heads_up
+    from scheduler_core.heads_up import AUTO_STOP, SCHEDULED
+    from scheduler_core.holidays import scheduled_time
+    from scheduler_core.places import regions_of
+    from scheduler_core.runtime.operations import next_scheduled_stop
+
+    with MockSlackApi(bot_token=LOCAL_TOKEN) as mock:
+        secret = secrets.token_hex(16)
+        settings = _local_settings(mock, secret, config_path)
+        config = load_config(settings.core.config_path)
+        target = config.get(composition)
+        lead, channel = target.notify.heads_up, target.notify.slack_channel
+        if not lead or not channel:
+            raise BadInputError(
+                f"{composition} gets no heads-ups: set notify.slack_channel (and heads_up_minutes)"
+            )
+        store = Store(Aws(), settings.core.table_name, regions_of(config))
+        pending = store.overrides(composition).auto_stop_at
+        stop_at = pending or next_scheduled_stop(target, now=datetime.now(UTC))
+        if stop_at is None:
+            raise BadInputError(f"{composition} has no stop coming to give a heads-up for")
+        fired = stop_at - timedelta(minutes=lead)
+        if pending:
+            detail = {"composition": composition, "kind": AUTO_STOP, "stop_at": pending.isoformat()}
+        else:
+            detail = {"composition": composition, "kind": SCHEDULED}
+            detail["scheduled_time"] = scheduled_time(fired)
+        what = "auto-stop" if pending else "scheduled stop"
+        say(f"» the heads-up schedule fires, {lead} min before the {what}")
+        client = WebClient(token=LOCAL_TOKEN, base_url=mock.url)
+        result = post_heads_up(detail, config=config, store=store, client=client, now=fired)
+        if not result.get("sent"):
+            say(f"  (no heads-up: {result.get('why')})")
+            return 0
+        seen = _print_new(mock, 0, say)
+        [posted] = mock.calls("chat.postMessage")
+        value = _button_value(posted.body, "heads_up_keep_1h")
+        handler = verified(local_slack_handler(settings, inline=True), settings)
+        server = LocalServer(handler).start()
+        try:
+            session = SlackSession(url=server.url, signing_secret=secret, mock=mock)
+            say(f"» <@{user}> clicks Keep up 1h")
+            click = block_actions_body(
+                action_id="heads_up_keep_1h",
+                value=value,
+                user_id=user,
+                user_name=user.lower(),
+                channel_id=channel,
+                message_ts=str(posted.response["ts"]),
+                response_url=mock.response_url("heads-up"),
+            )
+            _post(session, click)
+            _print_new(mock, seen, say)
+        finally:
+            server.stop()
+    return 0
+
+
+def _local_settings(mock: MockSlackApi, secret: str, config_path: str | None) -> BotSettings:
+    """Settings of a Slack app that talks to ``mock`` and is signed with ``secret``."""
+    return BotSettings.from_env(
+        {
+            **os.environ,
+            "SLACK_SIGNING_SECRET": secret,
+            "SLACK_BOT_TOKEN": LOCAL_TOKEN,
+            "SLACK_API_URL": mock.url,
+            **({"ENVCTL_CONFIG": config_path} if config_path else {}),
+        }
+    )
+
+
+def _button_value(body: dict[str, Any], action_id: str) -> str:
+    blocks = body.get("blocks")
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    for block in blocks or []:
+        for element in block.get("elements", []) if block.get("type") == "actions" else []:
+            if element.get("action_id") == action_id:
+                return str(element["value"])
+    raise OperationFailedError(f"the message has no {action_id} button")

@@ -21,4 +21,10 @@ def test_demo_stops_and_starts_staging_and_exits_0() -> None:
     assert "[Confirm]  [Cancel]" in out  # the Slack confirmation, clicked by envctl slack
     assert "✓ rds_cluster staging-db stopped" in out
     assert "✓ ec2_instance i-" in out
+    # The heads-up before the auto-stop, with its buttons, and the Keep up 1h click.
+    assert (
+        "*staging* stops at " in out
+        and "(in 15 min)  [Keep up 1h]  [Keep up 3h]  [Stop now]" in out
+    )
+    assert "[reply in its thread in C0123456789] <@U0BOB> kept *staging* up 1h" in out
     assert "Traceback" not in done.stderr

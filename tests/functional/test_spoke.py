@@ -386,7 +386,7 @@ def test_apply_forwards_the_end_of_runs_in_a_composition_region_to_the_home_bus(
 ) -> None:
     from scheduler_core.config import Config
     from scheduler_core.reconcile import apply_plan, make_plan
-    from scheduler_core.reconcile.forwarding import RULE
+    from scheduler_core.reconcile.forwarding import HEADS_UP_RULE, RULE
 
     region = "sa-east-1"  # no other test puts a composition there
     target = composition(f"f-{unique}", [{"type": "wait", "params": {"seconds": 1}}], region=region)
@@ -399,9 +399,17 @@ def test_apply_forwards_the_end_of_runs_in_a_composition_region_to_the_home_bus(
     second = make_plan(aws, settings, config)
 
     assert [c.describe() for c in first.changes if c.kind == "event rule"] == [
-        f"+ event rule {RULE} in {region}"
+        f"+ event rule {RULE} in {region}",
+        f"+ event rule {HEADS_UP_RULE} in {region}",
     ]
     assert [c for c in second.changes if c.kind == "event rule"] == []
+    # Heads-up events of the schedules there go to the home bus as well.
+    assert json.loads(events.describe_rule(Name=HEADS_UP_RULE)["EventPattern"]) == {
+        "source": ["envctl"],
+        "detail-type": ["envctl heads-up"],
+    }
+    (heads_up_target,) = events.list_targets_by_rule(Rule=HEADS_UP_RULE)["Targets"]
+    assert heads_up_target["Arn"] == f"arn:aws:events:{aws.region}:{HUB}:event-bus/default"
     pattern = json.loads(events.describe_rule(Name=RULE)["EventPattern"])
     assert pattern["detail"]["stateMachineArn"] == [
         {"prefix": f"arn:aws:states:{region}:{HUB}:stateMachine:envctl-"}

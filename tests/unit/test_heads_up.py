@@ -228,3 +228,18 @@ def test_silence_of_an_auto_stop_heads_up_follows_the_pending_auto_stop(tmp_path
         "the auto-stop was moved or removed"
     )
     assert _silence(staging, due) == "the auto-stop was moved or removed"
+
+
+@pytest.mark.parametrize(("minutes", "left"), [(15, "15 min"), (59, "59 min"), (65, "1h 05m")])
+def test_heads_up_text_says_the_local_stop_time_and_how_long_is_left(
+    minutes: int, left: str
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from bot.slack.blocks.heads_up import heads_up_text
+
+    stop_at = datetime(2026, 12, 2, 18, 0, tzinfo=UTC)
+    text = heads_up_text(
+        "staging", stop_at=stop_at, zone=ZoneInfo("Europe/Amsterdam"), minutes=minutes
+    )
+    assert text == f"*staging* stops at 19:00 CET (in {left})"

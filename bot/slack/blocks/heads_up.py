@@ -23,7 +23,10 @@ def clock(moment: datetime, zone: ZoneInfo) -> str:
 
 
 def heads_up_text(composition: str, *, stop_at: datetime, zone: ZoneInfo, minutes: int) -> str:
-    return f"{bold(composition)} stops at {clock(stop_at, zone)} (in {minutes} min)"
+    """``*staging* stops at 19:00 CET (in 15 min)``; from an hour on ``(in 1h 05m)``."""
+    hours, rest = divmod(minutes, 60)
+    left = f"{hours}h {rest:02d}m" if hours else f"{minutes} min"
+    return f"{bold(composition)} stops at {clock(stop_at, zone)} (in {left})"
 
 
 def heads_up_value(composition: str, stop_at: datetime) -> str:
