@@ -10,14 +10,15 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from scheduler_core import heads_up
+from scheduler_core import heads_up, names
+from scheduler_core.actions import Action
 from scheduler_core.aws import Aws
 from scheduler_core.config import Composition, Config
 from scheduler_core.places import place_of
 from scheduler_core.reconcile.desired import Desired, Targets, WindowBracket, desired_for
 from scheduler_core.reconcile.forwarding import forwarding_changes
 from scheduler_core.reconcile.live import read_live, running_executions
-from scheduler_core.reconcile.model import Change, ChangeAction, HeldPrune, ObjectKind, Plan
+from scheduler_core.reconcile.model import Call, Change, ChangeAction, HeldPrune, ObjectKind, Plan
 from scheduler_core.reconcile.planner import hold_busy_prunes, plan_changes, pruned_machine_arns
 from scheduler_core.reconcile.skips import holiday_change
 from scheduler_core.reconcile.tables import table_change
@@ -116,12 +117,39 @@ def _plan_region(
         desired.schedules.update(part.schedules)
     live = read_live(aws, desired, arn_prefix=where.state_machine_arn_prefix, prune=prune)
     changes = plan_changes(desired, live, role_arn=role_arns(aws, settings)[0], prune=prune)
+    changes = [_clearing_extension(change, settings.table_name) for change in changes]
     held: list[HeldPrune] = []
     if prune:
         doomed = [arn for arns in pruned_machine_arns(changes, desired).values() for arn in arns]
         running = running_executions(aws, doomed)
         changes, held = hold_busy_prunes(changes, desired=desired, running=running)
     return Plan(changes=tuple(changes), held=tuple(held))
+
+
+def _clearing_extension(change: Change, table: str) -> Change:
+    """A new stop schedule also clears the mark of a stop ``extend`` replaced.
+
+    The mark names the due time of one scheduled stop; once the stop runs at other
+    times it could only ever match by accident. The auto-stop ``extend`` made stays.
+    """
+    if (
+        change.kind is not ObjectKind.SCHEDULE
+        or change.action is not ChangeAction.UPDATE
+        or change.name
+        != f"{names.schedule_group(change.composition)}/{names.scheduled(Action.STOP)}"
+        or not {"expression", "timezone"} & set(change.fields)
+    ):
+        return change
+    clear = Call(
+        service="dynamodb",
+        operation="update_item",
+        arguments={
+            "TableName": table,
+            "Key": {"pk": {"S": f"composition#{change.composition}"}, "sk": {"S": "override"}},
+            "UpdateExpression": "REMOVE extended_stop",
+        },
+    )
+    return replace(change, calls=(*change.calls, clear))
 
 
 def plan_everything(

@@ -282,3 +282,42 @@ def test_extend_of_a_scheduled_run_moves_its_stop_then_a_stop_clears_it(
     assert after_skip == "available"  # the replaced stop did nothing
     assert database.read() == "stopped"
     assert runtime.store.overrides(name).extended_stop is None
+
+
+def test_a_new_stop_schedule_clears_the_mark_of_an_extended_stop(
+    aws_env: Emulator, aws: Aws, unique: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import timedelta
+
+    from scheduler_core.config import load_config
+    from scheduler_core.runtime.operations import Actor, Runtime
+    from scheduler_core.settings import Settings
+
+    name = f"exn-{unique}"
+    config = tmp_path / "c.yaml"
+
+    def write(stop_cron: str) -> None:
+        body = {
+            "timezone": ZONE,
+            "start_resources_at": START,
+            "stop_resources_at": stop_cron,
+            "resources": [{"type": "wait", "params": {"seconds": 1}}],
+        }
+        config.write_text(yaml.safe_dump({"compositions": {name: body}}))
+
+    write("0 19 ? * MON-FRI *")
+    assert main(["apply", "-c", str(config)]) == 0
+    runtime = Runtime(aws, Settings())
+    runtime.extend(
+        load_config(str(config)).get(name), timedelta(hours=1), actor=Actor(who="ann", via="cli")
+    )
+    assert runtime.store.overrides(name).extended_stop is not None
+    assert main(["apply", "-c", str(config)]) == 0  # the same schedule: the mark stays
+    assert runtime.store.overrides(name).extended_stop is not None
+
+    write("0 20 ? * MON-FRI *")
+    assert main(["apply", "-c", str(config)]) == 0
+
+    assert runtime.store.overrides(name).extended_stop is None
+    assert runtime.store.overrides(name).auto_stop_at is not None  # the one-time stop stays
+    capsys.readouterr()
