@@ -9,6 +9,7 @@ end of an execution is delivered to the notifier as EventBridge would deliver it
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import secrets
@@ -202,7 +203,8 @@ def _describe(body: dict[str, Any]) -> str:
         if block.get("type") == "actions"
         for element in block.get("elements", [])
     ]
-    shown = text.replace("\n", " / ")
+    # Slack shows &lt; as <: so does the terminal (the mrkdwn escaping stays in the payload).
+    shown = html.unescape(text).replace("\n", " / ")
     return shown + "".join(f"  [{label}]" for label in buttons)
 
 
