@@ -33,7 +33,8 @@ from scheduler_core.settings import Settings
 
 COMPOSITIONS = 50
 TIMEZONES = ["Europe/Amsterdam", "America/New_York", "Asia/Kolkata", "Australia/Sydney", "UTC"]
-READS = ("Describe", "Get", "List")
+# Read operations by name; DynamoDB's Query and Scan read too (the run-state table).
+READS = ("Describe", "Get", "List", "Query", "Scan", "BatchGet")
 
 
 def create_resources(emulator: Emulator) -> None:
