@@ -18,9 +18,9 @@ baseline, on the same windows; medians over the repetitions):
   starts (holidays left out) and stops over the weeks once, walking them with
   ``LocalCron`` (pyawscron, EventBridge's DST rules) from the last of each before the
   weeks; then, for each occurrence of each window (``spec.occurrences``, opening in
-  the 52 weeks), look up (bisect) the last start and stop before it opens minus the
-  margin and the next stop after: running, and no stop before it closes plus the
-  margin, is covered. Above ``FULL_BASELINE_LIMIT`` resources the baseline checks every
+  the 52 weeks; a backup rule's runs listed once), look up (bisect) the last start and
+  stop before it opens minus the margin and the next stop after: running, and no stop
+  before it closes plus the margin, is covered. Above ``FULL_BASELINE_LIMIT`` resources the baseline checks every
   ``SAMPLE_STRIDE``-th window only: the time of its checks is scaled up by all windows'
   occurrences over the sampled ones, the listing counted once (the output says so).
 
@@ -52,7 +52,12 @@ from figures import print_table
 
 from scheduler_core.config.models import ON_DEMAND, Composition, Notify
 from scheduler_core.cron import LocalCron
-from scheduler_core.windows import ResourceWindow, WindowAnalysis, analyse_windows
+from scheduler_core.windows import (
+    BackupRuleWindow,
+    ResourceWindow,
+    WindowAnalysis,
+    analyse_windows,
+)
 from scheduler_core.windows.analysis import clear_caches
 
 NOW = datetime(2026, 1, 5, tzinfo=UTC)
@@ -209,6 +214,10 @@ class PerOccurrenceCheck:
         begin = NOW - self.margin
         self.starts: list[datetime] = []
         self.stops: list[datetime] | None = None
+        # A backup plan's rule is shared by many resources: list its runs once too.
+        for window in load.windows:
+            if isinstance(window.spec, BackupRuleWindow):
+                list(window.spec.occurrences(begin=NOW, end=horizon))
         if target.start_resources_at == ON_DEMAND:
             return
         starts = LocalCron(target.start_resources_at, target.timezone)
