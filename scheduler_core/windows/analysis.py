@@ -240,11 +240,17 @@ def _coverage(
         before = opens - margin
         after = opens + length + margin
         index = bisect_right(starts, before) - 1
-        in_run = index >= 0 and before < ends[index]
-        start_always_running = start_always_running and in_run
+        if index >= 0 and before < ends[index]:
+            if after < ends[index]:
+                # Covered, and the same interval still runs when the stop bracket would.
+                stop_conflicts += 1
+                continue
+            covered = ends[index] == after
+        else:
+            start_always_running = covered = False
         later = bisect_right(starts, after) - 1
         stop_conflicts += later >= 0 and after < ends[later]
-        if not in_run or ends[index] < after:
+        if not covered:
             uncovered += 1
             if first_uncovered is None:
                 first_uncovered = opens
