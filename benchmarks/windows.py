@@ -20,9 +20,10 @@ baseline, on the same windows; medians over the repetitions):
   weeks; then, for each occurrence of each window (``spec.occurrences``, opening in
   the 52 weeks; a backup rule's runs listed once), look up (bisect) the last start and
   stop before it opens minus the margin and the next stop after: running, and no stop
-  before it closes plus the margin, is covered. Above ``FULL_BASELINE_LIMIT`` resources the baseline checks every
-  ``SAMPLE_STRIDE``-th window only: the time of its checks is scaled up by all windows'
-  occurrences over the sampled ones, the listing counted once (the output says so).
+  before it closes plus the margin, is covered. Above ``FULL_BASELINE_LIMIT`` resources
+  the baseline checks every ``SAMPLE_STRIDE``-th window only: the time of its checks is
+  scaled up by all windows' occurrences over the sampled ones, the listing counted once
+  (the output says so).
 
 Ratio: baseline time / envctl time for the same windows: how many times faster the
 analysis answers than the per-occurrence check. Both give the same uncovered and
