@@ -144,7 +144,7 @@ def test_the_event_posts_the_heads_up_with_its_three_buttons(team: Slack) -> Non
     assert message["body"]["channel"] == CHANNEL
     stop = next_stop(team)
     assert re.fullmatch(
-        rf"\*{team.names.app}\* stops at {stop:%H:%M} UTC \(in \d+ min\)",
+        rf"\*{team.names.app}\* stops at {stop:%H:%M} UTC \(in (\d+ min|\d+h \d\dm)\)",
         block_texts(message["body"]).splitlines()[0],
     )
     found = buttons(message["body"])

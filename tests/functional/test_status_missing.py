@@ -40,15 +40,16 @@ SIZES = {"min": 1, "max": 1, "desired": 1}
 
 
 def missing_params(kind: ResourceKind, unique: str) -> dict[str, Any]:
-    """Valid params naming nothing that exists: a distinct name per text field, 1 per number."""
+    """Valid params naming nothing that exists: a name per kind and text field, 8 per number
+    (a count every kind accepts, and a throughput FSx accepts)."""
     params: dict[str, Any] = {}
     for name, field in kind.params_model.model_fields.items():
         if not field.is_required():
             continue
         if field.annotation is str:
-            params[name] = f"gone-{name.replace('_', '-')}-{unique}"
+            params[name] = f"gone-{kind.type_name}-{name}-{unique}".replace("_", "-")
         elif field.annotation in (int, float):
-            params[name] = 1
+            params[name] = 8
         else:
             raise AssertionError(
                 f"{kind.type_name}.{name}: no missing value for {field.annotation}"
