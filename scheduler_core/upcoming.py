@@ -16,7 +16,7 @@ from scheduler_core.actions import Action
 from scheduler_core.config.models import ON_DEMAND, Composition
 from scheduler_core.cron import Occurrence, next_occurrences
 from scheduler_core.holidays import scheduled_time
-from scheduler_core.runtime.store import Store
+from scheduler_core.runtime.store import Overrides, Store
 
 HORIZON = timedelta(days=7)
 # Enough for a run every quarter hour through the horizon; busier schedules are cut short.
@@ -100,6 +100,45 @@ def recorded_runs(
         skipped_starts=store.skipped_starts(composition.name, after=scheduled_time(now)),
         extended_stop=overrides.extended_stop,
     )
+
+
+def next_runs(
+    composition: Composition,
+    *,
+    now: datetime,
+    overrides: Overrides,
+    skipped_starts: Mapping[str, str],
+) -> dict[Action, UpcomingRun]:
+    """The next scheduled run of each action and whether it does anything, however far.
+
+    The same decision as ``upcoming_runs`` for the first run only: cheap enough for
+    ``/env list``, which already holds the overrides and reads ``skipped_starts`` once.
+    """
+    found = {}
+    skip_next = {Action.START: overrides.skip_next_start, Action.STOP: overrides.skip_next_stop}
+    for action, expression in (
+        (Action.START, composition.start_resources_at),
+        (Action.STOP, composition.stop_resources_at),
+    ):
+        if expression == ON_DEMAND:
+            continue
+        occurrences = next_occurrences(expression, composition.timezone, after=now, count=1)
+        if not occurrences:
+            continue
+        reason = _reason(
+            action,
+            occurrences[0],
+            first=True,
+            paused=False,
+            skip_next=skip_next[action],
+            holidays=set(composition.holidays),
+            rows=skipped_starts,
+            extended_stop=overrides.extended_stop,
+        )
+        found[action] = UpcomingRun(
+            action=action, at=occurrences[0].local, runs=reason is None, reason=reason
+        )
+    return found
 
 
 def _reason(

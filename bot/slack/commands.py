@@ -14,10 +14,15 @@ from bot.slack.access import Decision
 from bot.slack.grammar import SKIP_TARGETS, Command, Verb, help_text
 from bot.slack.services import Services, actor, next_run
 from bot.slack.warnings import confirmation_warnings
+from scheduler_core.actions import Action
 from scheduler_core.config import Composition
+from scheduler_core.config.models import ON_DEMAND
 from scheduler_core.cron.words import describe_cron
 from scheduler_core.durations import format_duration
-from scheduler_core.upcoming import recorded_runs
+from scheduler_core.holidays import scheduled_time
+from scheduler_core.schedule_view import read_schedule, read_windows
+from scheduler_core.upcoming import UpcomingRun, next_runs
+from scheduler_core.week_text import grid_lines, legend_lines, window_lines
 from scheduler_core.windows import analyse_windows, collect_windows
 
 
@@ -123,15 +128,27 @@ def _list(services: Services, command: Command, _: Composition | None, request: 
 
 
 def row(services: Services, composition: Composition, *, now: datetime) -> blocks.CompositionRow:
-    record = services.runtime.store.state(composition.name)
+    """One composition for the list and the App Home: two reads, and one Query if scheduled."""
+    store = services.runtime.store
+    record = store.state(composition.name)
+    overrides = store.overrides(composition.name)
+    skipped = (
+        store.skipped_starts(composition.name, after=scheduled_time(now))
+        if composition.start_resources_at != ON_DEMAND
+        else {}
+    )
+    upcoming = next_runs(composition, now=now, overrides=overrides, skipped_starts=skipped)
+    start, stop = upcoming.get(Action.START), upcoming.get(Action.STOP)
     return blocks.CompositionRow(
         name=composition.name,
         description=composition.description,
         state=record.state if record else "unknown",
         zone=composition.zone,
-        next_start=next_run(composition, "start", now=now),
-        next_stop=next_run(composition, "stop", now=now),
-        auto_stop_at=services.runtime.store.overrides(composition.name).auto_stop_at,
+        next_start=start.at if start else None,
+        next_stop=stop.at if stop else None,
+        auto_stop_at=overrides.auto_stop_at,
+        next_start_reason=start.reason if start else None,
+        next_stop_reason=stop.reason if stop else None,
     )
 
 
@@ -271,6 +288,7 @@ def _schedule(
     services: Services, command: Command, composition: Composition | None, request: Request
 ) -> None:
     assert composition is not None
+    facts = read_schedule(services.runtime, composition, now=request.now)
     lines = []
     for action in ("start", "stop"):
         expression = (
@@ -281,20 +299,28 @@ def _schedule(
         if when:
             line += f" — next {blocks.local_time(when, composition.zone)}"
         lines.append(line)
-    pending = services.runtime.pending_auto_stop(composition)
-    if pending:
-        lines.append(f"*auto-stop* pending at {blocks.local_time(pending, composition.zone)}")
-    lines.extend(_not_running(services, composition, now=request.now))
+    if facts.auto_stop_at:
+        lines.append(
+            f"*auto-stop* pending at {blocks.local_time(facts.auto_stop_at, composition.zone)}"
+        )
+    lines.extend(_not_running(facts.runs, composition))
+    windows, unread = read_windows(services.aws, composition, now=request.now)
+    week = facts.week(windows, windows_unread=unread)
     reply(
         request,
         f"Schedule of {composition.name}",
-        blocks.schedule_blocks(composition=composition.name, zone=composition.zone, lines=lines),
+        blocks.schedule_blocks(
+            composition=composition.name,
+            zone=composition.zone,
+            lines=lines,
+            week=[*grid_lines(week), "", *legend_lines(week)],
+            week_notes=window_lines(week),
+        ),
     )
 
 
-def _not_running(services: Services, composition: Composition, *, now: datetime) -> list[str]:
+def _not_running(runs: list[UpcomingRun], composition: Composition) -> list[str]:
     """The scheduled runs of the next 7 days that will do nothing, and why."""
-    runs = recorded_runs(services.runtime.store, composition, now=now)
     return [
         f"*{run.action.value}* {blocks.local_time(run.at, composition.zone)} does nothing "
         f"({run.reason})"

@@ -7,7 +7,6 @@ import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from scheduler_core import names
 from scheduler_core.actions import Action
 from scheduler_core.config.models import ON_DEMAND
 from scheduler_core.cron.words import describe_cron
@@ -15,7 +14,8 @@ from scheduler_core.durations import format_duration
 from scheduler_core.places import Place, place_of
 from scheduler_core.reconcile import Change, Plan, apply_plan, plan_everything
 from scheduler_core.reconcile.windows import conflicts_for, window_analyses
-from scheduler_core.upcoming import recorded_runs
+from scheduler_core.schedule_view import read_schedule, read_windows
+from scheduler_core.week_text import week_lines
 from scheduler_core.windows import next_occurrences
 
 if TYPE_CHECKING:
@@ -129,31 +129,15 @@ def _print_window(entry: WindowAnalysis) -> None:
 
 def schedule_document(ctx: Context, *, now: datetime) -> dict[str, Any]:
     """The ``schedule --json`` document: the next 7 days of runs, and the pending auto-stop."""
-    composition = ctx.composition
-    paused = {
-        action: _schedule_state(ctx, action) == "paused"
-        for action, expression in (
-            (Action.START, composition.start_resources_at),
-            (Action.STOP, composition.stop_resources_at),
-        )
-        if expression != ON_DEMAND
-    }
-    runs = recorded_runs(ctx.runtime.store, composition, now=now, paused=paused)
-    pending = ctx.runtime.pending_auto_stop(composition)
-    return {
-        "composition": composition.name,
-        "timezone": composition.timezone,
-        "paused": bool(paused) and all(paused.values()),
-        "auto_stop_at": pending.astimezone(composition.zone).isoformat() if pending else None,
-        "next": [run.as_json() for run in runs],
-    }
+    return read_schedule(ctx.runtime, ctx.composition, now=now).as_json()
 
 
 def show_schedule(ctx: Context) -> int:
     composition = ctx.composition
     now = datetime.now(UTC)
+    facts = read_schedule(ctx.runtime, composition, now=now)
     if getattr(ctx.args, "json", False):
-        print(json.dumps(schedule_document(ctx, now=now), indent=2))
+        print(json.dumps(facts.as_json(), indent=2))
         return 0
     print(f"{composition.name} ({composition.timezone})")
     overrides = ctx.runtime.store.overrides(composition.name)
@@ -165,7 +149,7 @@ def show_schedule(ctx: Context) -> int:
             print(f"  {action}: on demand only")
             continue
         print(f"  {action}: {describe_cron(expression)} (cron {expression})")
-        state = _schedule_state(ctx, action)
+        state = facts.states.get(action)
         if state:
             print(f"    schedule: {state}")
         if getattr(overrides, f"skip_next_{action.value}"):
@@ -174,23 +158,12 @@ def show_schedule(ctx: Context) -> int:
             print(f"    next: {occurrence.local:%a %d %b %Y %H:%M %Z}")
     if composition.auto_stop_after:
         print(f"  on-demand starts stop after {format_duration(composition.auto_stop_after)}")
-    pending = ctx.runtime.pending_auto_stop(composition)
-    if pending:
-        local = pending.astimezone(composition.zone)
+    if facts.auto_stop_at:
+        local = facts.auto_stop_at.astimezone(composition.zone)
         print(f"  pending auto-stop: {local:%a %d %b %H:%M %Z}")
+    windows, unread = read_windows(ctx.aws, composition, now=now)
+    print()
+    print(f"The week at a glance ({composition.timezone}, one character an hour):")
+    for line in week_lines(facts.week(windows, windows_unread=unread)):
+        print(f"  {line}".rstrip())
     return 0
-
-
-def _schedule_state(ctx: Context, action: Action) -> str | None:
-    from botocore.exceptions import ClientError
-
-    try:
-        scheduler = ctx.aws.at(ctx.composition.region).client("scheduler")
-        live = scheduler.get_schedule(
-            GroupName=names.schedule_group(ctx.composition.name), Name=names.scheduled(action)
-        )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ResourceNotFoundException":
-            return "not deployed yet (run `envctl apply`)"
-        raise
-    return "paused" if live.get("State") == "DISABLED" else "active"

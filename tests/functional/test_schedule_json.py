@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -62,3 +63,45 @@ def test_schedule_json_shows_skips_pauses_and_the_pending_auto_stop(
     assert pending.utcoffset() is not None
     assert paused["paused"] is True
     assert {(run["runs"], run["reason"]) for run in paused["next"]} == {(False, "paused")}
+
+
+def test_schedule_draws_the_week_with_a_holiday_in_local_time(
+    aws_env: Emulator, unique: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = f"sg-{unique}"
+    zone = ZoneInfo("Europe/Amsterdam")
+    today = datetime.now(zone).date()
+    holiday = next(
+        today + timedelta(days=n) for n in range(2, 9) if (today + timedelta(days=n)).weekday() < 5
+    )
+    config = tmp_path / "c.yaml"
+    document = {
+        "calendars": {"office": {"dates": [holiday.isoformat()]}},
+        "compositions": {
+            name: {
+                "timezone": "Europe/Amsterdam",
+                "calendar": "office",
+                "start_resources_at": "0 8 ? * MON-FRI *",
+                "stop_resources_at": "0 19 ? * MON-FRI *",
+                "resources": [{"type": "wait", "params": {"seconds": 1}}],
+            }
+        },
+    }
+    config.write_text(yaml.safe_dump(document))
+    _envctl(capsys, "apply", "-c", str(config))
+
+    out = _envctl(capsys, "schedule", name, "-c", str(config))
+
+    assert "The week at a glance (Europe/Amsterdam, one character an hour):" in out
+    rows = {line[2:12]: line[14:] for line in out.splitlines() if line[2:5] in DAY_NAMES}
+    assert len(rows) == 7
+    label = f"{holiday:%a} {holiday.day:>2} {holiday:%b}"
+    assert rows[label] == "·" * 8 + "x" + "·" * 15 + "  start 08:00 skipped (holiday)"
+    # The other weekdays after today run 08:00-19:00 (Europe's clocks change on Sundays).
+    for day in (today + timedelta(days=n) for n in range(1, 7)):
+        if day != holiday and day.weekday() < 5:
+            hours = rows[f"{day:%a} {day.day:>2} {day:%b}"][:24]
+            assert hours == "·" * 8 + "█" * 11 + "·" * 5, day
+
+
+DAY_NAMES = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}

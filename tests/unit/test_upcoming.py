@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from scheduler_core.actions import Action
 from scheduler_core.config import Composition
-from scheduler_core.upcoming import UpcomingRun, upcoming_runs
+from scheduler_core.runtime.store import Overrides
+from scheduler_core.upcoming import UpcomingRun, next_runs, upcoming_runs
 from tests.functional.helpers import composition
 
 WAIT = [{"type": "wait", "params": {"seconds": 1}}]
@@ -90,3 +91,41 @@ def test_a_start_on_a_holiday_does_not_run_and_its_stop_still_does() -> None:
         ("start", "2026-03-31T08:00:00+02:00", False, "holiday"),
         ("stop", "2026-03-31T19:00:00+02:00", True, None),
     ]
+
+
+def test_next_runs_marks_the_first_run_of_each_action_only() -> None:
+    # Monday 30 March is a holiday: the next start (that day, 08:00) does nothing.
+    holiday = office().model_copy(update={"holidays": (date(2026, 3, 30),)})
+
+    found = next_runs(holiday, now=NOW, overrides=Overrides(), skipped_starts={})
+
+    start, stop = found[Action.START], found[Action.STOP]
+    assert (start.at.isoformat(), start.runs, start.reason) == (
+        "2026-03-30T08:00:00+02:00",
+        False,
+        "holiday",
+    )
+    assert (stop.at.isoformat(), stop.runs, stop.reason) == (
+        "2026-03-27T19:00:00+01:00",
+        True,
+        None,
+    )
+
+
+def test_next_runs_reads_skip_rows_extended_stops_and_skip_next() -> None:
+    overrides = Overrides(skip_next_start=True, extended_stop="2026-03-27T18:00:00Z")
+    found = next_runs(office(), now=NOW, overrides=overrides, skipped_starts={})
+    assert (found[Action.START].reason, found[Action.STOP].reason) == ("skip", "extended")
+
+    rows = {"2026-03-30T06:00:00Z": "skip"}
+    found = next_runs(office(), now=NOW, overrides=Overrides(), skipped_starts=rows)
+    assert (found[Action.START].reason, found[Action.STOP].reason) == ("skip", None)
+
+    rows = {"2026-03-30T06:00:00Z": "calendar"}
+    found = next_runs(office(), now=NOW, overrides=Overrides(), skipped_starts=rows)
+    assert found[Action.START].reason == "holiday"
+
+
+def test_next_runs_of_an_on_demand_composition_is_empty() -> None:
+    demand = composition("lab", WAIT)
+    assert next_runs(demand, now=NOW, overrides=Overrides(), skipped_starts={}) == {}

@@ -52,20 +52,42 @@ class CompositionRow:
     next_start: datetime | None
     next_stop: datetime | None
     auto_stop_at: datetime | None = None
+    # Why the next scheduled start/stop does nothing ("holiday", "skip", "extended"...).
+    next_start_reason: str | None = None
+    next_stop_reason: str | None = None
+
+
+_SKIPPED = {"holiday": "skipped (holiday)", "skip": "skipped", "paused": "paused"}
 
 
 def _row_text(row: CompositionRow) -> str:
-    def when(moment: datetime | None) -> str:
-        return local_time(moment, row.zone) if moment is not None else "none scheduled"
+    def when(moment: datetime | None, reason: str | None) -> str:
+        if moment is None:
+            return "none scheduled"
+        shown = local_time(moment, row.zone)
+        if reason == "extended":
+            return f"{shown} — {_extended_to(moment, row.auto_stop_at, row.zone)}"
+        if reason is not None:
+            return f"{shown} — {_SKIPPED.get(reason, escape(reason))}"
+        return shown
 
     lines = [f"{bold(row.name)} · {state_label(row.state)}"]
     if row.description:
         lines.append(escape(truncate(row.description, MAX_DESCRIPTION)))
-    lines.append(f"Next start: {when(row.next_start)}")
-    lines.append(f"Next stop: {when(row.next_stop)}")
-    if row.auto_stop_at is not None:
+    lines.append(f"Next start: {when(row.next_start, row.next_start_reason)}")
+    lines.append(f"Next stop: {when(row.next_stop, row.next_stop_reason)}")
+    if row.auto_stop_at is not None and row.next_stop_reason != "extended":
         lines.append(f"Auto-stop: {local_time(row.auto_stop_at, row.zone)}")
     return "\n".join(lines)
+
+
+def _extended_to(stop: datetime, moved: datetime | None, zone: ZoneInfo) -> str:
+    """``extended to 21:00``, with the day when the new stop falls on another one."""
+    if moved is None:
+        return "extended"
+    if moved.astimezone(zone).date() == stop.astimezone(zone).date():
+        return f"extended to {moved.astimezone(zone):%H:%M}"
+    return f"extended to {local_time(moved, zone)}"
 
 
 def _rows_shown(count: int, *, room: int, per_row: int) -> int:
@@ -164,13 +186,31 @@ def status_blocks(
     return [section(title), *body, *tail]
 
 
-def schedule_blocks(*, composition: str, zone: ZoneInfo, lines: list[str]) -> list[Block]:
-    """``/env schedule``: pre-formatted sentences, one bullet each."""
+def schedule_blocks(
+    *,
+    composition: str,
+    zone: ZoneInfo,
+    lines: list[str],
+    week: list[str] | None = None,
+    week_notes: list[str] | None = None,
+) -> list[Block]:
+    """``/env schedule``: pre-formatted sentences, one bullet each, then the week.
+
+    ``week``: the grid and its legend (monospace lines, drawn as a code block);
+    ``week_notes``: the lines under it (windows, what could not be shown).
+    """
     blocks = [section(f"{bold(composition)} schedule ({escape(zone.key)})")]
+    tail = []
+    if week:
+        title = "*The week at a glance* (one character an hour, local time)\n"
+        tail.append(section(code_block(title, "\n".join(week)), block_id="schedule:week"))
+    if week_notes:
+        tail.append(context("\n".join(escape(note) for note in week_notes)))
     if not lines:
-        return [*blocks, context("No schedule: it runs only when started by hand.")]
+        return [*blocks, context("No schedule: it runs only when started by hand."), *tail]
     bullets = [f"• {escape(line)}" for line in lines]
-    return blocks + packed(bullets, max_blocks=MAX_MESSAGE_BLOCKS - 1, noun="lines")
+    room = MAX_MESSAGE_BLOCKS - 1 - len(tail)
+    return blocks + packed(bullets, max_blocks=room, noun="lines") + tail
 
 
 def history_blocks(composition: str, entries: list[AuditEntry], *, zone: ZoneInfo) -> list[Block]:
