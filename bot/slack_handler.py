@@ -4,15 +4,17 @@ The app is built on the first request of a process and kept: a warm function
 answers from memory (secrets included).
 
 Signature first, parsing after
-    slack-bolt's ``SlackRequestHandler`` turns the event into a ``BoltRequest``, and
-    that parses the body (form fields, the ``payload=`` JSON) before Bolt's signature
-    middleware runs: unauthenticated garbage could raise inside the parser and become
-    a 500. ``VerifiedHandler`` therefore checks the raw body (base64-decoded when
-    ``isBase64Encoded``) against ``X-Slack-Signature`` with slack_sdk's
-    ``SignatureVerifier`` first: ``v0=`` HMAC-SHA256 of ``v0:{timestamp}:{body}``, with
-    ``X-Slack-Request-Timestamp`` made of digits only and within five minutes. Anything
-    it cannot verify gets 401 with an empty body, and Bolt never sees it. Only the
-    standard library and slack_sdk (which Bolt imports anyway) run before that answer.
+    Bolt's Lambda adapters (slack-bolt's ``SlackRequestHandler``, and
+    ``bot.lambda_adapter.LambdaHandler`` which replaces it here without boto3) turn the
+    event into a ``BoltRequest``, and that parses the body (form fields, the
+    ``payload=`` JSON) before Bolt's signature middleware runs: unauthenticated garbage
+    could raise inside the parser and become a 500. ``VerifiedHandler`` therefore checks
+    the raw body (base64-decoded when ``isBase64Encoded``) against ``X-Slack-Signature``
+    with slack_sdk's ``SignatureVerifier`` first: ``v0=`` HMAC-SHA256 of
+    ``v0:{timestamp}:{body}``, with ``X-Slack-Request-Timestamp`` made of digits only
+    and within five minutes. Anything it cannot verify gets 401 with an empty body, and
+    Bolt never sees it. Only the standard library and slack_sdk (which Bolt imports
+    anyway) run before that answer.
 
     Bolt's own ``RequestVerification`` stays on: it checks the same signature again on
     the event handed over. That costs one HMAC and keeps Bolt safe if this module is
@@ -24,7 +26,8 @@ Signature first, parsing after
     answer is 400, never a 500.
 
 Lazy listeners on Lambda
-    Bolt's ``LambdaLazyListenerRunner`` re-invokes this function asynchronously with the
+    The lazy runner (``bot.lambda_adapter.LambdaLazyRunner``, as Bolt's
+    ``LambdaLazyListenerRunner``) re-invokes this function asynchronously with the
     event Bolt was given (so the verified, normalised one) plus
     ``x-slack-bolt-lazy-only`` / ``x-slack-bolt-lazy-function-name`` headers and a
     top-level ``"method": "NONE"``. The event keeps its ``requestContext``, its body and
@@ -49,12 +52,12 @@ import binascii
 import logging
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
-from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 
-from bot.secrets import resolve_secret
+from bot.lambda_adapter import LambdaHandler
+from bot.secrets import resolve_secret, resolve_secrets
 from bot.settings import BotSettings
 from bot.slack.app import build_app
 
@@ -75,10 +78,16 @@ def _answer(status: int, body: str = "") -> dict[str, Any]:
     return {"statusCode": status, "headers": {"Content-Type": "text/plain"}, "body": body}
 
 
+class Inner(Protocol):
+    """What hands a verified event to Bolt: ``LambdaHandler``, or Bolt's own adapter."""
+
+    def handle(self, event: Any, context: Any) -> Any: ...
+
+
 class VerifiedHandler:
     """Checks Slack's signature on the raw event, then hands it to Bolt's handler."""
 
-    def __init__(self, inner: SlackRequestHandler, *, signing_secret: str) -> None:
+    def __init__(self, inner: Inner, *, signing_secret: str) -> None:
         self.inner = inner
         self._verifier = SignatureVerifier(signing_secret)
 
@@ -90,8 +99,8 @@ class VerifiedHandler:
         if _method(verified) != "POST":
             return _answer(404, "Not Found")
         try:
-            # slack-bolt's Lambda adapter leaves handle() unannotated.
-            return self.inner.handle(verified, context)  # type: ignore[no-untyped-call,no-any-return]
+            answer: dict[str, Any] = self.inner.handle(verified, context)
+            return answer
         except Exception:
             # Signed, so from Slack (or holding the secret), yet unreadable: a client error.
             logger.exception("slack-bolt could not read a signed request")
@@ -180,7 +189,7 @@ def _method(event: dict[str, Any]) -> str | None:
     return str(method) if method is not None else None
 
 
-def verified(inner: SlackRequestHandler, settings: BotSettings) -> VerifiedHandler:
+def verified(inner: Inner, settings: BotSettings) -> VerifiedHandler:
     """``inner`` behind the signature check, with the signing secret ``settings`` name."""
     return VerifiedHandler(inner, signing_secret=resolve_secret(settings.signing_secret))
 
@@ -192,7 +201,9 @@ def request_handler() -> VerifiedHandler:
     global _handler
     if _handler is None:
         settings = BotSettings.from_env()
-        _handler = verified(SlackRequestHandler(build_app(settings)), settings)
+        # Both secrets in one round trip when both are ssm: references.
+        resolve_secrets([settings.signing_secret, settings.bot_token])
+        _handler = verified(LambdaHandler(build_app(settings)), settings)
     return _handler
 
 

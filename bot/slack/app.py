@@ -8,18 +8,19 @@ the first delivery is already being handled.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
 from slack_bolt import App, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
 
 from bot.secrets import resolve_secret
 from bot.settings import BotSettings
-from bot.slack import actions, blocks, commands, heads_up_actions
+from bot.slack import blocks
 from bot.slack.grammar import (
     Command,
     CommandError,
@@ -28,28 +29,46 @@ from bot.slack.grammar import (
     help_text,
     parse_command,
 )
-from bot.slack.services import Services
 from bot.slack_client import slack_client
 from scheduler_core.exceptions import ErrorKind, Fault, fault_of
 
+if TYPE_CHECKING:
+    from bot.slack.commands import Request
+    from bot.slack.services import Services
+
 logger = logging.getLogger(__name__)
 
-BUTTONS: dict[str, Callable[[Services, dict[str, Any], commands.Request], None]] = {
-    "env_confirm": actions.confirm,
-    "env_cancel": actions.cancel,
-    "env_stop": actions.stop_button,
-    "env_extend": actions.extend_button,
-    "home_start": actions.home_button,
-    "home_stop": actions.home_button,
-    "heads_up_keep_1h": heads_up_actions.heads_up_keep,
-    "heads_up_keep_3h": heads_up_actions.heads_up_keep,
-    "heads_up_stop": heads_up_actions.heads_up_stop,
+# Each button's work as "module:function", imported when a lazy listener runs it: the
+# ack path never imports the command code (config, AWS, windows), only this table.
+BUTTONS: dict[str, str] = {
+    "env_confirm": "bot.slack.actions:confirm",
+    "env_cancel": "bot.slack.actions:cancel",
+    "env_stop": "bot.slack.actions:stop_button",
+    "env_extend": "bot.slack.actions:extend_button",
+    "home_start": "bot.slack.actions:home_button",
+    "home_stop": "bot.slack.actions:home_button",
+    "heads_up_keep_1h": "bot.slack.heads_up_actions:heads_up_keep",
+    "heads_up_keep_3h": "bot.slack.heads_up_actions:heads_up_keep",
+    "heads_up_stop": "bot.slack.heads_up_actions:heads_up_stop",
 }
+
+ServicesFactory = Callable[[], "Services"]
+
+
+def work_of(reference: str) -> Callable[..., None]:
+    """The function a ``BUTTONS`` entry names, imported on first use."""
+    module, name = reference.split(":")
+    work: Callable[..., None] = getattr(importlib.import_module(module), name)
+    return work
 
 
 def build_app(settings: BotSettings, *, services: Services | None = None) -> App:
-    """The app; ``services`` may be injected (tests), else built on first use."""
-    services = services or Services(settings)
+    """The app; ``services`` may be injected (tests), else built on first use.
+
+    Building it imports and reads nothing the ack does not need: the services (config,
+    AWS clients) are created by the first lazy listener that runs.
+    """
+    services_of = _services_factory(settings, services)
     token = resolve_secret(settings.bot_token)
     # No token on the shared client: Bolt gives each request's client the token from
     # authorize() below.
@@ -71,11 +90,23 @@ def build_app(settings: BotSettings, *, services: Services | None = None) -> App
     # Help and syntax errors are answered in the ack; only the rest starts a lazy listener
     # (on Lambda each lazy start is an extra invocation).
     app.command("/env", matchers=[_answered_in_ack])(_ack_command)
-    app.command("/env")(ack=_ack_command, lazy=[_lazy(services, _run_command)])
+    app.command("/env")(ack=_ack_command, lazy=[_lazy(services_of, _run_command)])
     for action_id, work in BUTTONS.items():
-        app.action(action_id)(ack=_ack, lazy=[_lazy(services, _button(work))])
-    app.event("app_home_opened")(ack=_ack, lazy=[_lazy(services, _publish_home)])
+        app.action(action_id)(ack=_ack, lazy=[_lazy(services_of, _button(work))])
+    app.event("app_home_opened")(ack=_ack, lazy=[_lazy(services_of, _publish_home)])
     return app
+
+
+def _services_factory(settings: BotSettings, services: Services | None) -> ServicesFactory:
+    @cache
+    def services_of() -> Services:
+        if services is not None:
+            return services
+        from bot.slack.services import Services
+
+        return Services(settings)
+
+    return services_of
 
 
 def _drop_retries(request: Any, next: Callable[[], Any]) -> Any:
@@ -122,10 +153,12 @@ def _ack_command(ack: Callable[..., None], context: Any) -> None:
     ack()
 
 
-def _lazy(services: Services, work: Callable[..., None]) -> Callable[..., None]:
+def _lazy(services_of: ServicesFactory, work: Callable[..., None]) -> Callable[..., None]:
     """A lazy listener that turns envctl and AWS errors into a sentence for the user."""
 
     def listener(body: dict[str, Any], respond: Any, client: Any, context: Any) -> None:
+        from bot.slack import commands
+
         request = commands.Request(
             user_id=str(context.user_id or ""),
             user_name=_user_name(body),
@@ -135,7 +168,7 @@ def _lazy(services: Services, work: Callable[..., None]) -> Callable[..., None]:
             now=datetime.now(UTC),
         )
         try:
-            work(services, body, request, context)
+            work(services_of(), body, request, context)
         except Exception as exc:
             fault = fault_of(exc)
             if fault is None:
@@ -148,6 +181,8 @@ def _lazy(services: Services, work: Callable[..., None]) -> Callable[..., None]:
 
 def sentence(fault: Fault) -> str:
     """What the user reads for an error of any kind (the one place Slack words them)."""
+    from botocore.exceptions import ClientError
+
     if fault.kind is ErrorKind.AWS_UNREACHABLE:
         logger.warning("cannot reach AWS: %s", fault.error)
         return "envctl cannot reach AWS right now; try again in a minute."
@@ -157,9 +192,9 @@ def sentence(fault: Fault) -> str:
     return blocks.escape(fault.detail)
 
 
-def _run_command(
-    services: Services, body: dict[str, Any], request: commands.Request, context: Any
-) -> None:
+def _run_command(services: Services, body: dict[str, Any], request: Request, context: Any) -> None:
+    from bot.slack import commands
+
     parsed = context.get(PARSED)
     if not isinstance(parsed, Command) or parsed.verb is Verb.HELP:
         return  # the ack already answered (help, or what is wrong)
@@ -167,19 +202,17 @@ def _run_command(
     commands.run(services, for_compositions(parsed, services.zones(), now=request.now), request)
 
 
-def _button(
-    work: Callable[[Services, dict[str, Any], commands.Request], None],
-) -> Callable[..., None]:
-    def run(services: Services, body: dict[str, Any], request: commands.Request, _: Any) -> None:
-        work(services, body, request)
+def _button(reference: str) -> Callable[..., None]:
+    def run(services: Services, body: dict[str, Any], request: Request, _: Any) -> None:
+        work_of(reference)(services, body, request)
 
-    run.__name__ = work.__name__
+    run.__name__ = reference.partition(":")[2]  # Bolt finds the lazy function by name
     return run
 
 
-def _publish_home(
-    services: Services, body: dict[str, Any], request: commands.Request, _: Any
-) -> None:
+def _publish_home(services: Services, body: dict[str, Any], request: Request, _: Any) -> None:
+    from bot.slack import commands
+
     user_id = body.get("event", {}).get("user", request.user_id)
     rows = [
         commands.row(services, c, now=request.now) for c in services.config.compositions.values()

@@ -248,3 +248,55 @@ def api_gateway_event(
         "body": encoded_body,
         "isBase64Encoded": base64_encoded,
     }
+
+
+def http_api_event(
+    body: str,
+    headers: dict[str, str],
+    *,
+    path: str = "/slack/events",
+    method: str = "POST",
+    source_ip: str = "127.0.0.1",
+) -> dict[str, Any]:
+    """An HTTP API (payload 2.0) event, as the template's API hands Slack's request over.
+
+    Header names arrive in lower case; there is no stage in the path. A fresh dict each
+    call (the lazy runner adds headers to the event it re-invokes with).
+    """
+    all_headers = {
+        "accept": "application/json,*/*",
+        "accept-encoding": "gzip,deflate",
+        "host": "abc123.execute-api.us-east-1.amazonaws.com",
+        "user-agent": SLACK_USER_AGENT,
+        "x-forwarded-for": source_ip,
+        "x-forwarded-port": "443",
+        "x-forwarded-proto": "https",
+        **{name.lower(): value for name, value in headers.items()},
+    }
+    now = time.time()
+    return {
+        "version": "2.0",
+        "routeKey": f"{method} {path}",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": all_headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": SLACK_USER_AGENT,
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": f"{method} {path}",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.secrets import resolve_secret
+from bot import aws_light
+from bot.secrets import resolve_secret, resolve_secrets
 from infra.emulator.server import Emulator
 from scheduler_core.exceptions import ConfigError
 
@@ -34,3 +35,24 @@ def test_binary_secret_is_refused(aws_env: Emulator, unique: str) -> None:
 
     with pytest.raises(ConfigError, match="has no text value"):
         resolve_secret(f"secretsmanager:bin-{unique}")
+
+
+def test_ssm_references_are_read_in_one_call_and_kept(aws_env: Emulator, unique: str) -> None:
+    ssm = aws_env.client("ssm")
+    for name in ("signing", "token"):
+        ssm.put_parameter(Name=f"/envctl/{unique}/{name}", Value=f"v-{name}", Type="SecureString")
+    refs = [f"ssm:/envctl/{unique}/signing", f"ssm:/envctl/{unique}/token", "plain"]
+    calls: list[str] = []
+    client = aws_light.client("ssm")
+    client.meta.events.register("before-call.ssm", lambda model, **_: calls.append(model.name))
+    try:
+        assert resolve_secrets(refs) == dict(zip(refs, ["v-signing", "v-token", "plain"]))
+        assert resolve_secret(refs[1]) == "v-token"  # from the cache
+    finally:
+        client.meta.events.unregister("before-call.ssm")
+    assert calls == ["GetParameters"]
+
+
+def test_a_missing_ssm_parameter_is_named(aws_env: Emulator, unique: str) -> None:
+    with pytest.raises(ConfigError, match=f"SSM parameter /envctl/{unique}/gone not found"):
+        resolve_secret(f"ssm:/envctl/{unique}/gone")

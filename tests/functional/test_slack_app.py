@@ -24,10 +24,10 @@ from uuid import uuid4
 
 import pytest
 import yaml
-from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from slack_bolt.request import BoltRequest
 
 from bot import notifier
+from bot.lambda_adapter import LambdaHandler
 from bot.settings import BotSettings
 from bot.slack.app import build_app
 from bot.slack.commands import confirmation_value
@@ -1187,7 +1187,7 @@ def test_a_signed_request_from_outside_with_bolts_lazy_headers_is_401(
 
 @dataclass
 class CapturingLambda:
-    """Stands in for boto3's Lambda client: keeps what Bolt's lazy runner invokes."""
+    """Stands in for the Lambda client: keeps what the lazy runner invokes."""
 
     invocations: list[dict[str, Any]] = field(default_factory=list)
 
@@ -1198,9 +1198,8 @@ class CapturingLambda:
 
 def lambda_handler(slack: Slack) -> tuple[VerifiedHandler, CapturingLambda]:
     """The handler exactly as Lambda runs it: lazy listeners re-invoke the function."""
-    inner = SlackRequestHandler(build_app(slack.settings))
     captured = CapturingLambda()
-    inner.app.listener_runner.lazy_listener_runner.lambda_client = captured  # type: ignore[attr-defined]
+    inner = LambdaHandler(build_app(slack.settings), lambda_client=captured)
     return verified(inner, slack.settings), captured
 
 
