@@ -76,8 +76,7 @@ from bot.webhooks.app import WebhookApi
 from infra.emulator.server import Emulator
 from infra.serve import LocalContext, LocalServer, _serialised
 from infra.slack.signing import api_gateway_event
-from scheduler_core.resources import Action
-from scheduler_core.runtime import ensure_state_machine
+from scheduler_core.reconcile import apply_plan, make_plan
 
 API_KEY = "bench-key-0123456789"
 WRONG_KEY = "not-the-api-key-0000"
@@ -127,11 +126,9 @@ def create_database(emulator: Emulator) -> None:
 
 
 def deploy(api: WebhookApi) -> None:
-    """Both state machines of both compositions, as ``envctl apply`` leaves them."""
+    """What ``envctl apply`` leaves for both compositions (state machines, schedules)."""
     runtime = api.runtime()
-    for name in (STATUS_COMPOSITION, START_COMPOSITION):
-        for action in Action:
-            ensure_state_machine(runtime.aws, runtime.settings, api.config().get(name), action)
+    apply_plan(runtime.aws, make_plan(runtime.aws, runtime.settings, api.config()))
 
 
 def event(path: str, method: str, key: str) -> dict[str, Any]:

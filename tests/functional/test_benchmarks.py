@@ -84,10 +84,7 @@ def test_every_benchmark_has_tiny_sizes() -> None:
 
 
 # Known broken, owned elsewhere; strict, so the mark must go once it runs again.
-BROKEN = {
-    "webhooks.py": "it imports scheduler_core.runtime.ensure_state_machine, which "
-    "1f02942 (one writer of state machines) removed",
-}
+BROKEN: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(
