@@ -46,7 +46,9 @@ def test_ssm_references_are_read_in_one_call_and_kept(aws_env: Emulator, unique:
     client = aws_light.client("ssm")
     client.meta.events.register("before-call.ssm", lambda model, **_: calls.append(model.name))
     try:
-        assert resolve_secrets(refs) == dict(zip(refs, ["v-signing", "v-token", "plain"]))
+        assert resolve_secrets(refs) == dict(
+            zip(refs, ["v-signing", "v-token", "plain"], strict=True)
+        )
         assert resolve_secret(refs[1]) == "v-token"  # from the cache
     finally:
         client.meta.events.unregister("before-call.ssm")
