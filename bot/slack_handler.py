@@ -56,12 +56,14 @@ from typing import Any, Protocol
 
 from slack_sdk.signature import SignatureVerifier
 
+from bot import snapstart
 from bot.lambda_adapter import LambdaHandler
 from bot.secrets import resolve_secret, resolve_secrets
 from bot.settings import BotSettings
 from bot.slack.app import build_app
 
 logger = logging.getLogger(__name__)
+snapstart.register(snapstart.SLACK_LISTENER_MODULES)
 
 TIMESTAMP_HEADER = "x-slack-request-timestamp"
 SIGNATURE_HEADER = "x-slack-signature"

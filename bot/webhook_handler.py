@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 
+from bot import snapstart
 from bot.settings import WebhookSettings
 from bot.webhooks.app import WebhookApi
 from bot.webhooks.events import proxy_error
@@ -27,6 +28,7 @@ from scheduler_core.places import regions_of
 from scheduler_core.runtime.operations import Runtime
 
 logger = Logger(service="envctl-webhooks")
+snapstart.register()  # everything is imported at init already; the hook reseeds random
 IDEMPOTENCY_SECONDS = 3600
 
 
