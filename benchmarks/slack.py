@@ -307,10 +307,9 @@ def bolt_minimal(stub_url: str, mock: MockSlackApi) -> SlackRequestHandler:
 def measure_warm(mock: MockSlackApi, config: Path, stub_url: str) -> WarmResult:
     settings = BotSettings.from_env(slack_env(mock, config))
     threaded = local_slack_handler(settings)
-    envctl = verified(
-        LambdaHandler(build_app(settings), lambda_client=stub_client("lambda", stub_url)),
-        settings,
-    )
+    # As deployed: the lazy start is bot.aws_light's signed Invoke, here to the stub.
+    os.environ["AWS_ENDPOINT_URL_LAMBDA"] = stub_url
+    envctl = verified(LambdaHandler(build_app(settings)), settings)
     bolt = bolt_minimal(stub_url, mock)
     samples: dict[str, list[float]] = {"envctl": [], "bolt": [], "threaded": []}
     unexpected: list[str] = []

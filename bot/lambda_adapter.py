@@ -3,9 +3,8 @@
 slack-bolt's own adapter (``slack_bolt.adapter.aws_lambda``) imports boto3 at module
 level for its lazy-listener runner, so every cold start pays for boto3 before the ack
 although the ack makes one AWS call at most. ``LambdaHandler`` does what that adapter
-does for this app's routes, and ``LambdaLazyRunner`` re-invokes the function with a
-botocore ``lambda`` client (``bot.aws_light``), created when a lazy listener first
-starts.
+does for this app's routes, and ``LambdaLazyRunner`` re-invokes the function with one
+request signed by botocore's signer (``bot.aws_light.invoke_async``), no client.
 
 The self-invocation is the one Bolt's runner makes, so ``bot.slack_handler`` verifies
 it the same way: the event Bolt was given (already verified and normalised) with
@@ -37,19 +36,19 @@ class LambdaLazyRunner(LazyListenerRunner):
         self.lambda_client = lambda_client  # injectable (tests); else created on first use
 
     def start(self, function: Callable[..., None], request: BoltRequest) -> None:
-        if self.lambda_client is None:
-            from bot import aws_light
-
-            self.lambda_client = aws_light.client("lambda")
         event: dict[str, Any] = request.context["lambda_request"]
         event["headers"]["x-slack-bolt-lazy-only"] = "1"
         event["headers"]["x-slack-bolt-lazy-function-name"] = request.lazy_function_name
         event["method"] = "NONE"
-        self.lambda_client.invoke(
-            FunctionName=request.context["aws_lambda_invoked_function_arn"],
-            InvocationType="Event",
-            Payload=json.dumps(event),
-        )
+        arn = request.context["aws_lambda_invoked_function_arn"]
+        if self.lambda_client is not None:
+            self.lambda_client.invoke(
+                FunctionName=arn, InvocationType="Event", Payload=json.dumps(event)
+            )
+            return
+        from bot import aws_light
+
+        aws_light.invoke_async(arn, json.dumps(event))
 
 
 class LambdaHandler:

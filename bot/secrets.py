@@ -4,8 +4,8 @@ Resolved once per process (the Lambda cold start) and cached, so a warm function
 never fetches a secret on the path that has to answer Slack within 3 seconds.
 ``resolve_secrets`` reads every ``ssm:`` reference it is given in one
 ``GetParameters`` call (the Slack app's signing secret and bot token: one round trip
-on a cold start, not two). The clients are botocore's (``bot.aws_light``): no boto3
-on the ack path.
+on a cold start, not two), sent by ``bot.aws_light``: no boto3 and no client on the
+ack path.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def resolve_secrets(references: Iterable[str]) -> dict[str, str]:
 
 
 def _read_parameters(names: list[str]) -> None:
-    found = aws_light.client("ssm").get_parameters(Names=names, WithDecryption=True)
+    found = aws_light.get_parameters(names)
     for parameter in found.get("Parameters", []):
         value = str(parameter["Value"])
         # Named as asked: by name, by ARN, or with a version or label selector.
