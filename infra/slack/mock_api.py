@@ -3,6 +3,11 @@
 ``slack_sdk.WebClient(base_url=mock.url)`` talks to it over a socket, so tests exercise
 the same serialisation, headers and error handling as production. Slack's
 ``response_url`` endpoints are served too, because Bolt's ``respond()`` posts there.
+
+Block Kit is checked as Slack checks it (``infra.slack.block_kit``, slack_sdk's
+models): a call with blocks or a view Slack would refuse is answered
+``invalid_blocks`` (a ``response_url`` post: HTTP 400, as Slack answers) and kept in
+``invalid``, which the tests' fixtures require to be empty.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from threading import Condition, Thread
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from infra.slack.block_kit import payload_problems
 
 TEAM_ID = "T0MOCK"
 BOT_USER_ID = "U0BOT"
@@ -53,6 +60,8 @@ class MockSlackApi:
     usergroups: dict[str, list[str]] = field(default_factory=dict)  # id -> member ids
     user_names: dict[str, str] = field(default_factory=dict)  # users.info; default: id.lower()
     channel_names: dict[str, str] = field(default_factory=dict)  # conversations.info
+    # (method, problems) of every call whose Block Kit Slack would have refused.
+    invalid: list[tuple[str, list[str]]] = field(default_factory=list, init=False)
     _calls: list[RecordedCall] = field(default_factory=list, init=False, repr=False)
     _changed: Condition = field(default_factory=Condition, init=False, repr=False)
     _ts_counter: int = field(default=0, init=False, repr=False)
@@ -267,6 +276,19 @@ class _Handler(BaseHTTPRequestHandler):
         params = {**dict(parse_qsl(split.query, keep_blank_values=True)), **body}
         headers = dict(self.headers.items())
         response: dict[str, Any]
+        problems = payload_problems(params)
+        if problems:
+            method = (
+                RESPONSE_URL_METHOD
+                if split.path.startswith(RESPONSE_URL_PREFIX)
+                else split.path.removeprefix(API_PREFIX)
+            )
+            self.mock.invalid.append((method, problems))
+            if method == RESPONSE_URL_METHOD:
+                self.send_error(400, "invalid_blocks")
+                return
+            self._send_json({"ok": False, "error": "invalid_blocks", "errors": problems})
+            return
         if split.path.startswith(RESPONSE_URL_PREFIX):
             # Slack does not authenticate response_url posts: the URL itself is the secret.
             method, response = RESPONSE_URL_METHOD, {"ok": True}

@@ -66,6 +66,7 @@ def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockSlackApi]:
         monkeypatch.setenv("SLACK_BOT_TOKEN", mock.bot_token)
         monkeypatch.setenv("SLACK_API_URL", mock.url)
         yield mock
+    assert mock.invalid == []  # no Block Kit Slack would refuse
 
 
 def stop_executions(aws: Aws, name: str) -> list[dict[str, Any]]:

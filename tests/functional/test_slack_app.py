@@ -72,6 +72,8 @@ Message = dict[str, Any]
 def mock() -> Iterator[MockSlackApi]:
     with MockSlackApi(usergroups={"S1": ["U7"], "S2": []}) as running:
         yield running
+    # Nothing the app sent was Block Kit that Slack would refuse (invalid_blocks).
+    assert running.invalid == []
 
 
 @dataclass

@@ -34,6 +34,8 @@ SECRET = "mock-signing-secret"
 def mock() -> Iterator[MockSlackApi]:
     with MockSlackApi() as running:
         yield running
+    # Nothing the app sent was Block Kit that Slack would refuse (invalid_blocks).
+    assert running.invalid == []
 
 
 @pytest.fixture
@@ -297,3 +299,30 @@ def test_bolt_refuses_forged_command(mock: MockSlackApi, bolt: SlackRequestHandl
     event = api_gateway_event(body.replace("list", "stop"), signed_headers(body, SECRET))
     assert bolt.handle(event, LAMBDA_CONTEXT)["statusCode"] == 401
     assert mock.calls() == []
+
+
+def test_blocks_slack_would_refuse_are_answered_invalid_blocks(mock: MockSlackApi) -> None:
+    client = WebClient(token="xoxb-mock", base_url=mock.url)
+    too_long = [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}]
+
+    with pytest.raises(SlackApiError) as raised:
+        client.chat_postMessage(channel="C1", text="t", blocks=too_long)
+
+    assert raised.value.response["error"] == "invalid_blocks"
+    assert mock.invalid == [
+        ("chat.postMessage", ["blocks[0] (section): text attribute cannot exceed 3000 characters"])
+    ]
+    mock.invalid.clear()  # seen: the fixture's own check is for what the app sends
+
+
+def test_an_unknown_block_type_and_a_bad_view_are_named(mock: MockSlackApi) -> None:
+    client = WebClient(token="xoxb-mock", base_url=mock.url)
+    view = {"type": "home", "blocks": [{"type": "sectoin", "text": "x"}]}
+
+    with pytest.raises(SlackApiError):
+        client.views_publish(user_id="U1", view=view)
+
+    assert mock.invalid == [
+        ("views.publish", ["blocks[0] (sectoin): not a block type Slack knows"])
+    ]
+    mock.invalid.clear()

@@ -209,6 +209,8 @@ def status_change_event(arn: str) -> dict[str, Any]:
 def mock() -> Iterator[MockSlackApi]:
     with MockSlackApi() as running:
         yield running
+    # Nothing the app sent was Block Kit that Slack would refuse (invalid_blocks).
+    assert running.invalid == []
 
 
 @dataclass
