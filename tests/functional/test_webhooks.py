@@ -373,7 +373,19 @@ def test_unknown_field_is_422(hooks: Hooks) -> None:
     )
 
     assert_error(response, 422, "invalid_field")
-    assert "durration" in response.body["message"]
+    assert response.body["message"] == (
+        "durration: unknown field; allowed: duration, reason (did you mean duration?)"
+    )
+
+
+def test_an_unknown_field_of_a_stop_lists_what_a_stop_takes(hooks: Hooks) -> None:
+    response = hooks.call(
+        "POST", f"/webhooks/compositions/{hooks.app}/stop", json.dumps({"duration": "2h"})
+    )
+
+    assert_error(response, 422, "invalid_field")
+    assert response.body["message"] == "duration: unknown field; allowed: reason"
+    assert executions(hooks.em, hooks.app, "stop") == []
 
 
 def test_same_idempotency_key_with_another_body_is_422(hooks: Hooks, unique: str) -> None:
