@@ -658,7 +658,7 @@ def test_history_lists_a_confirmed_start_with_who_and_via(slack: Slack) -> None:
 
     text = block_texts(last_reply(slack.mock))
     assert f"*{slack.names.app}* history" in text
-    assert "*start* by alice (U1) via slack" in text
+    assert "*start* by <@U1> via slack" in text
 
 
 # --- result messages (notifier) ------------------------------------------------------

@@ -486,6 +486,23 @@ def test_history_shows_local_times_mentions_and_escaped_details() -> None:
     ]
 
 
+def test_history_shows_audited_names_as_mentions_and_iso_times_in_local_time() -> None:
+    entries = [
+        AuditEntry(
+            at=WINTER,
+            who="alice (U0ALICE)",
+            what="start",
+            via="slack",
+            detail="auto-stop at 2026-11-27T20:30:00+00:00",
+        ),
+    ]
+    blocks = history_blocks("staging", entries, zone=AMSTERDAM)
+    validate(blocks)
+    assert texts(blocks)[1] == (
+        "Fri 27 Nov 19:00 CET — *start* by <@U0ALICE> via slack · auto-stop at Fri 27 Nov 21:30 CET"
+    )
+
+
 def test_history_when_empty() -> None:
     blocks = history_blocks("staging", [], zone=AMSTERDAM)
     validate(blocks)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -213,6 +214,23 @@ def schedule_blocks(
     return blocks + packed(bullets, max_blocks=room, noun="lines") + tail
 
 
+# The times the audit keeps in details (auto-stop at ...): ISO 8601 with an offset.
+_ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:\d\d)")
+
+
+def _local_times(detail: str, zone: ZoneInfo) -> str:
+    """``auto-stop at 2026-12-02T15:48:00+00:00`` as ``auto-stop at Wed 2 Dec 16:48 CET``."""
+
+    def local(match: re.Match[str]) -> str:
+        try:
+            moment = datetime.fromisoformat(match.group(0).replace("Z", "+00:00"))
+        except ValueError:
+            return match.group(0)
+        return local_time(moment, zone)
+
+    return _ISO_TIME.sub(local, detail)
+
+
 def history_blocks(composition: str, entries: list[AuditEntry], *, zone: ZoneInfo) -> list[Block]:
     """``/env history``: audit entries, newest first as given, in the composition's zone."""
     blocks = [section(f"{bold(composition)} history")]
@@ -226,5 +244,5 @@ def history_blocks(composition: str, entries: list[AuditEntry], *, zone: ZoneInf
         )
         line = f"{local_time(entry.at, zone)} — *{escape(what)}* by {mention(who)}"
         line += f" via {escape(via)}" if via else ""
-        lines.append(line + (f" · {escape(detail)}" if detail else ""))
+        lines.append(line + (f" · {escape(_local_times(detail, zone))}" if detail else ""))
     return blocks + packed(lines, max_blocks=MAX_MESSAGE_BLOCKS - 1, noun="entries")

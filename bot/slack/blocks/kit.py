@@ -43,6 +43,7 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Slack user ids (U…, or W… on Enterprise Grid); anything else is shown as text.
 _USER_ID = re.compile(r"[UW][A-Z0-9]+")
+_NAMED_USER = re.compile(r".+ \(([UW][A-Z0-9]+)\)")
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,4}$")
 
 
@@ -87,6 +88,11 @@ def bold(name: str) -> str:
 
 
 def mention(user_id: str) -> str:
+    """A Slack user as Slack shows them: a bare id, or "name (id)" as the audit keeps it,
+    becomes ``<@id>``; anyone else (``alice@laptop`` from the CLI) is shown as written."""
+    named = _NAMED_USER.fullmatch(user_id)
+    if named:
+        user_id = named.group(1)
     return f"<@{user_id}>" if _USER_ID.fullmatch(user_id) else escape(user_id)
 
 
