@@ -15,6 +15,9 @@
 - EventBridge Scheduler: UpdateSchedule replaces the whole schedule, so an
   ``ActionAfterCompletion`` left out becomes ``NONE``; moto keeps the old value and
   ignores the one sent.
+- Step Functions: StopExecution right after StartExecution stops the execution.
+  moto's worker builds its evaluation environment on its own thread, and a stop that
+  comes first fails on the missing environment (HTTP 500); it waits for it here.
 - Logging: moto's Step Functions interpreter logs whole parse trees at WARNING for
   every failed state; the execution history already says what failed.
 """
@@ -25,6 +28,7 @@ import logging
 import re
 import sys
 import threading
+import time
 from typing import Any
 
 from infra.emulator.patching import wrap_once
@@ -99,6 +103,24 @@ def _install_update_schedule() -> None:
     wrap_once(EventBridgeSchedulerResponse, "update_schedule", wrapper)
 
 
+STOP_WAIT_SECONDS = 10.0
+
+
+def _install_stop_before_first_state() -> None:
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    def wrapper(original: Any) -> Any:
+        def stop(self: Any, *args: Any, **kwargs: Any) -> Any:
+            deadline = time.monotonic() + STOP_WAIT_SECONDS
+            while getattr(self, "env", None) is None and time.monotonic() < deadline:
+                time.sleep(0.005)
+            return original(self, *args, **kwargs)
+
+        return stop
+
+    wrap_once(ExecutionWorker, "stop", wrapper)
+
+
 def install() -> None:
     """Apply every correction (idempotent)."""
     import moto.stepfunctions.parser.models  # noqa: F401 - load the interpreter first
@@ -119,6 +141,7 @@ def install() -> None:
 
     _install_update_schedule()
     _install_atomic_dynamodb_writes()
+    _install_stop_before_first_state()
 
     for name in ("moto.stepfunctions.parser", "werkzeug"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
