@@ -11,7 +11,6 @@ with a stack trace, and no input may raise out of ``handle``.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -45,6 +44,7 @@ from bot.webhooks.models import (
     StopBody,
     accepted,
     accepted_response,
+    validation_message,
 )
 from bot.webhooks.security import (
     MalformedBodyError,
@@ -375,24 +375,8 @@ class WebhookApi:
         return error(404, "not_found", f"no such endpoint: {echo(method)} {echo(path)}")
 
     def _invalid(self, exc: RequestValidationError) -> Response[str]:
-        problems = []
-        for item in exc.errors():
-            location = ".".join(echo(str(part)) for part in item.get("loc", ()) if part != "body")
-            if item.get("type") == "extra_forbidden":
-                message = self._unknown_field(str(item.get("loc", ("",))[-1]))
-            else:
-                message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
-            problems.append(f"{location}: {message}" if location else message)
-        return error(422, "invalid_field", "; ".join(problems[:5]) or "invalid request")
-
-    def _unknown_field(self, name: str) -> str:
-        """``unknown field; allowed: duration, reason (did you mean duration?)``."""
         path = str(self.app.current_event.path)
-        model = StopBody if path.rstrip("/").endswith("/stop") else StartBody
-        allowed = sorted(model.model_fields)
-        close = difflib.get_close_matches(name, allowed, n=1)
-        hint = f" (did you mean {close[0]}?)" if close else ""
-        return f"unknown field; allowed: {', '.join(allowed)}{hint}"
+        return error(422, "invalid_field", validation_message(exc.errors(), path=path))
 
     def _missing_table(self, exc: ClientError) -> Exception:
         """NotDeployedError when the envctl table is missing, else the AWS error itself."""

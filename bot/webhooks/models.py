@@ -5,11 +5,14 @@ pydantic models, so the resolver validates requests and documents both in OpenAP
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
 from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bot.webhooks.events import echo
 from scheduler_core.durations import parse_duration
 from scheduler_core.exceptions import BadInputError
 from scheduler_core.runtime.operations import Run
@@ -104,3 +107,25 @@ def accepted(composition: str, action: str, run: Run) -> dict[str, Any]:
     if run.auto_stop_at is not None:
         answer["auto_stop_at"] = run.auto_stop_at.isoformat()
     return StartAccepted.model_validate(answer).model_dump(exclude_none=True)
+
+
+def validation_message(errors: Sequence[Any], *, path: str) -> str:
+    """The 422 sentence for pydantic's errors of a request body (at most five)."""
+    problems = []
+    for item in errors:
+        location = ".".join(echo(str(part)) for part in item.get("loc", ()) if part != "body")
+        if item.get("type") == "extra_forbidden":
+            message = _unknown_field(str(item.get("loc", ("",))[-1]), path=path)
+        else:
+            message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
+        problems.append(f"{location}: {message}" if location else message)
+    return "; ".join(problems[:5]) or "invalid request"
+
+
+def _unknown_field(name: str, *, path: str) -> str:
+    """``unknown field; allowed: duration, reason (did you mean duration?)``."""
+    model = StopBody if path.rstrip("/").endswith("/stop") else StartBody
+    allowed = sorted(model.model_fields)
+    close = difflib.get_close_matches(name, allowed, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return f"unknown field; allowed: {', '.join(allowed)}{hint}"
